@@ -1,0 +1,785 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Allocation tracing: uprobes on a process's allocator, tracepoints on the kernel's.
+ *
+ * Every allocation still outstanding is a row of `blocks`, keyed by (process, address),
+ * pointing at a deduplicated stack in `stacks`. Nothing is dropped silently: every event
+ * that cannot be recorded is counted in `counters`.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "memleak.h"
+
+#define EBUSY 16
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Settings, fixed at load time by user space. */
+const volatile __u64 min_size = 0;
+const volatile __u64 max_size = ~0ULL;
+const volatile __u32 sample_rate = 1;
+const volatile bool trace_events = false;	/* -t: every alloc/free to the ring buffer */
+const volatile bool combined_only = false;	/* keep per-stack totals in the kernel */
+const volatile bool wa_missing_free = false;
+const volatile bool follow_children = false;	/* track processes forked by traced ones */
+const volatile bool kernel_stacks = false;	/* kernel mode: stacks are kernel stacks */
+const volatile __u64 page_size = 4096;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct block_key);
+	__type(value, struct block_info);
+	__uint(max_entries, 1 << 20);
+} blocks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct stack_trace);
+	__uint(max_entries, 1 << 16);
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct combined_info);
+	__uint(max_entries, 1 << 16);
+} combined SEC(".maps");
+
+/* A traced allocator call between its entry and its return. */
+struct pending_call {
+	__u64 size;
+	__u64 arg;	/* realloc: old pointer; posix_memalign: out-pointer */
+	__u64 sp;	/* stack pointer at entry: pairs the return with its entry */
+	__u32 fn;
+	__u32 record;	/* 0: nested in another allocator call, filtered or not sampled */
+};
+
+struct thread_state {
+	__u32 depth;
+	__u32 pad;
+	struct pending_call calls[MEMLEAK_MAX_NEST];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+	__uint(max_entries, 1 << 16);
+} threads SEC(".maps");
+
+/* Processes whose exec/exit/fork events user space wants. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 1 << 16);
+} traced SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, CNT__COUNT);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct stack_trace);
+	__uint(max_entries, 1);
+} stack_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+static const struct thread_state zero_state;
+
+static __always_inline void count_n(__u32 which, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &which);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline void count(__u32 which)
+{
+	count_n(which, 1);
+}
+
+/*
+ * Drops the calls on top of a thread's stack that can no longer be in progress: their
+ * entry stack pointer is below `sp`, so their frames are gone and their returns were
+ * missed. Returns the new depth.
+ */
+static __always_inline __u32 drop_stale(struct thread_state *ts, __u64 sp)
+{
+	__u32 d = ts->depth, i, dropped = 0;
+
+	if (d > MEMLEAK_MAX_NEST)
+		d = MEMLEAK_MAX_NEST;
+	for (i = 0; i < MEMLEAK_MAX_NEST; i++) {
+		__u32 top = d - 1;
+		__u64 top_sp;
+
+		if (d == 0 || top >= MEMLEAK_MAX_NEST)
+			break;
+		top_sp = ts->calls[top & (MEMLEAK_MAX_NEST - 1)].sp;
+		if (top_sp >= sp)
+			break;
+		d--;
+		dropped++;
+	}
+	if (dropped)
+		count_n(CNT_UNMATCHED_RETURNS, dropped);
+	return d;
+}
+
+struct vma_lookup {
+	struct frame_mapping *out;
+};
+
+static long vma_found(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_lookup *l = data;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+
+	/* A return address must be in executable memory; anything else is a broken walk. */
+	if (!(BPF_CORE_READ(vma, vm_flags) & 0x4 /* VM_EXEC */))
+		return 0;
+	l->out->base = BPF_CORE_READ(vma, vm_start) - (BPF_CORE_READ(vma, vm_pgoff) << 12);
+	if (file) {
+		l->out->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		l->out->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	}
+	return 0;
+}
+
+struct mapping_loop {
+	struct task_struct *task;
+	struct stack_trace *st;
+};
+
+static long map_one_frame(__u32 i, void *data)
+{
+	struct mapping_loop *m = data;
+	struct vma_lookup l;
+	long err;
+	__u32 k = i & (MEMLEAK_MAX_STACK_DEPTH | 127);
+
+	if (k >= MEMLEAK_MAX_STACK_DEPTH)
+		return 1;
+	m->st->maps[k].base = 0;
+	m->st->maps[k].ino = 0;
+	m->st->maps[k].dev = 0;
+	l.out = &m->st->maps[k];
+	err = bpf_find_vma(m->task, m->st->ips[k], vma_found, &l, 0);
+	/* -EBUSY: another thread holds the address space's lock; not an answer. */
+	if (err == -EBUSY)
+		m->st->incomplete = 1;
+	else if (err)
+		count(CNT_VMA_MISSES);
+	return 0;
+}
+
+/*
+ * Records the mapping of each user frame of a new stack (once per stack, not per call).
+ * bpf_loop keeps the verifier's work to one pass over the body.
+ */
+static __always_inline void save_mappings(struct stack_trace *st)
+{
+	struct mapping_loop m = { .task = bpf_get_current_task_btf(), .st = st };
+
+	bpf_loop(st->nr < MEMLEAK_MAX_STACK_DEPTH ? st->nr : MEMLEAK_MAX_STACK_DEPTH, map_one_frame,
+		 &m, 0);
+}
+
+/*
+ * Captures the current stack and stores it once, keyed by a hash of its frames. Hashing
+ * the frames ourselves avoids the bucket collisions of a stack-trace map, which would
+ * silently lose stacks. Returns 0 when no stack could be kept.
+ */
+static __always_inline __u64 save_stack(void *ctx)
+{
+	__u32 zero = 0;
+	struct stack_trace *st = bpf_map_lookup_elem(&stack_scratch, &zero), *stored;
+	__u64 flags = kernel_stacks ? 0 : BPF_F_USER_STACK;
+	__u64 hash = 0xcbf29ce484222325ULL;
+	long len;
+	__u32 nr, i;
+
+	if (!st)
+		return 0;
+	len = bpf_get_stack(ctx, st->ips, sizeof(st->ips), flags);
+	if (len <= 0) {
+		count(CNT_STACK_ERRORS);
+		return 0;
+	}
+	nr = len / sizeof(__u64);
+	st->nr = nr;
+	for (i = 0; i < MEMLEAK_MAX_STACK_DEPTH; i++) {
+		if (i >= nr)
+			break;
+		hash ^= st->ips[i];
+		hash *= 0x100000001b3ULL;
+		hash ^= hash >> 29;
+	}
+	hash ^= nr;
+	if (!hash)
+		hash = 1;
+	stored = bpf_map_lookup_elem(&stacks, &hash);
+	if (stored) {
+		/* Seen before; its mappings may still be missing where a lock was busy. */
+		if (stored->incomplete && !kernel_stacks) {
+			stored->incomplete = 0;
+			save_mappings(stored);
+		}
+		return hash;
+	}
+	st->incomplete = 0;
+	if (!kernel_stacks)
+		save_mappings(st);
+	if (bpf_map_update_elem(&stacks, &hash, st, BPF_NOEXIST) && !bpf_map_lookup_elem(&stacks, &hash)) {
+		count(CNT_STACK_ERRORS);
+		return 0;
+	}
+	return hash;
+}
+
+static __always_inline void emit(__u32 type, __u32 tgid, __u32 tid, __u32 fn, __u64 addr,
+				 __u64 size, __u64 stack_hash)
+{
+	struct memleak_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(CNT_RINGBUF_DROPS);
+		return;
+	}
+	e->type = type;
+	e->tgid = tgid;
+	e->tid = tid;
+	e->fn = fn;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->addr = addr;
+	e->size = size;
+	e->stack_hash = stack_hash;
+	e->ppid = 0;
+	e->exit_code = 0;
+	e->path[0] = '\0';
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void combined_add(__u64 stack_hash, __u64 size)
+{
+	struct combined_info *c, zero = {};
+
+	c = bpf_map_lookup_elem(&combined, &stack_hash);
+	if (!c) {
+		bpf_map_update_elem(&combined, &stack_hash, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&combined, &stack_hash);
+		if (!c) {
+			count(CNT_COMBINED_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&c->bytes, size);
+	__sync_fetch_and_add(&c->allocs, 1);
+}
+
+static __always_inline void combined_sub(__u64 stack_hash, __u64 size)
+{
+	struct combined_info *c = bpf_map_lookup_elem(&combined, &stack_hash);
+
+	if (!c)
+		return;
+	__sync_fetch_and_sub(&c->bytes, size);
+	__sync_fetch_and_sub(&c->allocs, 1);
+}
+
+/* Forgets a tracked block. Returns 1 when the block was tracked. */
+static __always_inline int block_free(__u32 tgid, __u32 tid, __u64 addr, __u32 fn)
+{
+	struct block_key key = { .tgid = tgid, .addr = addr };
+	struct block_info *info = bpf_map_lookup_elem(&blocks, &key);
+	__u64 size, stack_hash;
+
+	if (!info)
+		return 0;
+	size = info->size;
+	stack_hash = info->stack_hash;
+	if (bpf_map_delete_elem(&blocks, &key))
+		return 0;	/* freed concurrently by another thread */
+	if (combined_only)
+		combined_sub(stack_hash, size);
+	if (trace_events)
+		emit(EV_FREE, tgid, tid, fn, addr, size, stack_hash);
+	return 1;
+}
+
+static __always_inline void block_alloc(void *ctx, __u32 tgid, __u32 tid, __u64 addr, __u64 size,
+					__u32 fn)
+{
+	struct block_key key = { .tgid = tgid, .addr = addr };
+	struct block_info info = {
+		.size = size,
+		.ts_ns = bpf_ktime_get_ns(),
+		.tid = tid,
+		.fn = fn,
+	};
+
+	/*
+	 * An address handed out again while still tracked means its free was missed: retire
+	 * the old record (and its stack's totals) before storing the new one.
+	 */
+	if (bpf_map_lookup_elem(&blocks, &key)) {
+		if (!wa_missing_free)
+			count(CNT_MISSED_FREES);
+		block_free(tgid, tid, addr, fn);
+	}
+	info.stack_hash = save_stack(ctx);
+	if (bpf_map_update_elem(&blocks, &key, &info, BPF_ANY)) {
+		count(CNT_MAP_FULL);
+		return;
+	}
+	if (combined_only && info.stack_hash)
+		combined_add(info.stack_hash, size);
+	if (trace_events)
+		emit(EV_ALLOC, tgid, tid, fn, addr, size, info.stack_hash);
+}
+
+static __always_inline struct thread_state *thread_state(__u32 tid)
+{
+	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+
+	if (ts)
+		return ts;
+	if (bpf_map_update_elem(&threads, &tid, &zero_state, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&threads, &tid)) {
+		count(CNT_SCRATCH_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+static __always_inline bool size_wanted(__u64 size)
+{
+	if (size < min_size || size > max_size)
+		return false;
+	if (sample_rate > 1 && bpf_get_prandom_u32() % sample_rate)
+		return false;
+	return true;
+}
+
+/*
+ * Records an allocator entry. Calls whose entry was seen but whose return was not (their
+ * stack frame is gone: the recorded sp is below the current one) are discarded first.
+ * A call made while another allocator call is in progress on this thread is the
+ * allocator's own business (reallocarray calling realloc): only the outermost counts.
+ */
+/*
+ * The stack pointer, read straight from the context: the verifier rejects a context
+ * access through a pointer the compiler has offset, so the load must not be rewritten.
+ */
+static __always_inline __u64 read_sp(struct pt_regs *ctx)
+{
+	return *(volatile unsigned long *)&PT_REGS_SP(ctx);
+}
+
+static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u64 arg)
+{
+	__u64 sp = read_sp(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts = thread_state(tid);
+	struct pending_call *c;
+	__u32 d;
+
+	if (!ts)
+		return 0;
+	/*
+	 * An entry at the same stack pointer as the call on top is a tail call from inside
+	 * that allocator (reallocarray jumping to realloc): nested, not stale.
+	 */
+	d = drop_stale(ts, sp);
+	if (d >= MEMLEAK_MAX_NEST) {
+		count(CNT_NEST_OVERFLOW);
+		ts->depth = d;
+		return 0;
+	}
+	/* The mask only restates the bound for the verifier (MEMLEAK_MAX_NEST is a power of 2). */
+	c = &ts->calls[d & (MEMLEAK_MAX_NEST - 1)];
+	c->size = size;
+	c->arg = arg;
+	c->sp = sp;
+	c->fn = fn;
+	c->record = d == 0 && (fn == FN_REALLOC || fn == FN_REALLOCARRAY || fn == FN_MREMAP ||
+			       size_wanted(size));
+	ts->depth = d + 1;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(malloc_enter, size_t size)
+{
+	return enter(ctx, FN_MALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(new_enter, size_t size)
+{
+	return enter(ctx, FN_NEW, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(valloc_enter, size_t size)
+{
+	return enter(ctx, FN_VALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pvalloc_enter, size_t size)
+{
+	/* pvalloc rounds the size up to whole pages. */
+	return enter(ctx, FN_PVALLOC, size ? (size + page_size - 1) & ~(page_size - 1) : page_size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(calloc_enter, size_t nmemb, size_t size)
+{
+	return enter(ctx, FN_CALLOC, nmemb * size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(realloc_enter, void *ptr, size_t size)
+{
+	return enter(ctx, FN_REALLOC, size, (__u64)ptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(reallocarray_enter, void *ptr, size_t nmemb, size_t size)
+{
+	return enter(ctx, FN_REALLOCARRAY, nmemb * size, (__u64)ptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(posix_memalign_enter, void **memptr, size_t alignment, size_t size)
+{
+	return enter(ctx, FN_POSIX_MEMALIGN, size, (__u64)memptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(aligned_alloc_enter, size_t alignment, size_t size)
+{
+	return enter(ctx, FN_ALIGNED_ALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(memalign_enter, size_t alignment, size_t size)
+{
+	return enter(ctx, FN_MEMALIGN, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mmap_enter, void *addr, size_t length)
+{
+	return enter(ctx, FN_MMAP, length, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mremap_enter, void *old_address, size_t old_size, size_t new_size)
+{
+	return enter(ctx, FN_MREMAP, new_size, (__u64)old_address);
+}
+
+/* One return program serves every allocator: the entry says which one returned. */
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_return, void *ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+	/* The return popped the return address the entry saw at sp. */
+	__u64 entry_sp = read_sp(ctx) - 8;
+	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+	struct pending_call c;
+	__u64 addr = (__u64)ret;
+	__u32 d;
+
+	if (!ts) {
+		count(CNT_UNMATCHED_RETURNS);
+		return 0;
+	}
+	d = drop_stale(ts, entry_sp);
+	if (d == 0 || d > MEMLEAK_MAX_NEST || ts->calls[(d - 1) & (MEMLEAK_MAX_NEST - 1)].sp != entry_sp) {
+		ts->depth = d;
+		count(CNT_UNMATCHED_RETURNS);
+		return 0;
+	}
+	c = ts->calls[(d - 1) & (MEMLEAK_MAX_NEST - 1)];
+	ts->depth = d - 1;
+
+	switch (c.fn) {
+	case FN_POSIX_MEMALIGN:
+		/* Returns 0 on success, the block is written through the out-pointer. */
+		if (addr != 0 || !c.record)
+			return 0;
+		if (bpf_probe_read_user(&addr, sizeof(addr), (void *)c.arg) || !addr)
+			return 0;
+		break;
+	case FN_REALLOC:
+	case FN_REALLOCARRAY:
+		/*
+		 * realloc(NULL, n) is malloc(n). On success the old block is gone (moved or
+		 * resized in place); realloc(p, 0) frees p and returns NULL. A failure leaves
+		 * the old block as it was.
+		 */
+		if (c.arg && (addr || c.size == 0))
+			block_free(tgid, tid, c.arg, c.fn);
+		if (!addr || !c.record || !size_wanted(c.size))
+			return 0;
+		break;
+	case FN_MMAP:
+		if (addr == ~0ULL || !c.record)
+			return 0;
+		break;
+	case FN_MREMAP:
+		if (addr == ~0ULL)
+			return 0;
+		block_free(tgid, tid, c.arg, c.fn);
+		if (!c.record || !size_wanted(c.size))
+			return 0;
+		break;
+	default:
+		if (!addr || !c.record)
+			return 0;
+	}
+	block_alloc(ctx, tgid, tid, addr, c.size, c.fn);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_enter, void *ptr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (ptr)
+		block_free(pid_tgid >> 32, (__u32)pid_tgid, (__u64)ptr, FN_FREE);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(delete_enter, void *ptr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (ptr)
+		block_free(pid_tgid >> 32, (__u32)pid_tgid, (__u64)ptr, FN_DELETE);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(munmap_enter, void *addr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	block_free(pid_tgid >> 32, (__u32)pid_tgid, (__u64)addr, FN_MUNMAP);
+	return 0;
+}
+
+/*
+ * dlopen/dlclose: a library's path and load bias, read from its link_map (l_addr, l_name:
+ * the first two members, fixed by <link.h>), so its frames can be symbolized even after
+ * it was unloaded.
+ */
+static __always_inline void emit_module(__u32 type, __u64 handle)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct memleak_event *e;
+	__u64 name = 0;
+
+	if (!handle)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CNT_RINGBUF_DROPS);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->tgid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_probe_read_user(&e->addr, sizeof(e->addr), (void *)handle);
+	bpf_probe_read_user(&name, sizeof(name), (void *)(handle + 8));
+	if (name)
+		bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)name);
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(dlopen_return, void *handle)
+{
+	emit_module(EV_MODULE_LOAD, (__u64)handle);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(dlclose_enter, void *handle)
+{
+	emit_module(EV_MODULE_UNLOAD, (__u64)handle);
+	return 0;
+}
+
+/* --- process lifecycle ------------------------------------------------------------------ */
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
+static __always_inline void emit_proc(__u32 type, __u32 tgid, __u32 ppid, __s32 exit_code)
+{
+	struct memleak_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(CNT_RINGBUF_DROPS);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->tgid = tgid;
+	e->tid = tgid;
+	e->ppid = ppid;
+	e->exit_code = exit_code;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u8 one = 1;
+
+	/* Threads share their process's tgid: only new processes matter. */
+	if (ptgid == ctgid || !is_traced(ptgid))
+		return 0;
+	if (follow_children)
+		bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
+	emit_proc(EV_FORK, ctgid, ptgid, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct memleak_event *e;
+
+	if (!is_traced(tgid))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CNT_RINGBUF_DROPS);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = EV_EXEC;
+	e->tgid = tgid;
+	e->tid = tgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	/* The program as execve named it: user space finds its file even after it exited. */
+	bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+
+	bpf_map_delete_elem(&threads, &tid);
+	if (tid != tgid || !is_traced(tgid))
+		return 0;
+	emit_proc(EV_EXIT, tgid, 0, BPF_CORE_READ(p, exit_code));
+	return 0;
+}
+
+/* --- kernel allocations ----------------------------------------------------------------- */
+
+static __always_inline int kernel_alloc(void *ctx, __u64 addr, __u64 size, __u32 kfn)
+{
+	if (!addr || !size_wanted(size))
+		return 0;
+	block_alloc(ctx, 0, (__u32)bpf_get_current_pid_tgid(), addr, size, kfn);
+	return 0;
+}
+
+static __always_inline int kernel_free(__u64 addr, __u32 kfn)
+{
+	if (addr)
+		block_free(0, (__u32)bpf_get_current_pid_tgid(), addr, kfn);
+	return 0;
+}
+
+SEC("tracepoint/kmem/kmalloc")
+int on_kmalloc(struct trace_event_raw_kmalloc *ctx)
+{
+	return kernel_alloc(ctx, (__u64)BPF_CORE_READ(ctx, ptr), BPF_CORE_READ(ctx, bytes_alloc),
+			    KFN_KMALLOC);
+}
+
+SEC("tracepoint/kmem/kfree")
+int on_kfree(struct trace_event_raw_kfree *ctx)
+{
+	return kernel_free((__u64)BPF_CORE_READ(ctx, ptr), KFN_KMALLOC);
+}
+
+SEC("tracepoint/kmem/kmem_cache_alloc")
+int on_kmem_cache_alloc(struct trace_event_raw_kmem_cache_alloc *ctx)
+{
+	return kernel_alloc(ctx, (__u64)BPF_CORE_READ(ctx, ptr), BPF_CORE_READ(ctx, bytes_alloc),
+			    KFN_KMEM_CACHE);
+}
+
+SEC("tracepoint/kmem/kmem_cache_free")
+int on_kmem_cache_free(struct trace_event_raw_kmem_cache_free *ctx)
+{
+	return kernel_free((__u64)BPF_CORE_READ(ctx, ptr), KFN_KMEM_CACHE);
+}
+
+SEC("tracepoint/kmem/mm_page_alloc")
+int on_page_alloc(struct trace_event_raw_mm_page_alloc *ctx)
+{
+	return kernel_alloc(ctx, BPF_CORE_READ(ctx, pfn), page_size << BPF_CORE_READ(ctx, order),
+			    KFN_PAGE);
+}
+
+SEC("tracepoint/kmem/mm_page_free")
+int on_page_free(struct trace_event_raw_mm_page_free *ctx)
+{
+	return kernel_free(BPF_CORE_READ(ctx, pfn), KFN_PAGE);
+}
+
+SEC("tracepoint/percpu/percpu_alloc_percpu")
+int on_percpu_alloc(struct trace_event_raw_percpu_alloc_percpu *ctx)
+{
+	return kernel_alloc(ctx, (__u64)BPF_CORE_READ(ctx, ptr), BPF_CORE_READ(ctx, bytes_alloc),
+			    KFN_PERCPU);
+}
+
+SEC("tracepoint/percpu/percpu_free_percpu")
+int on_percpu_free(struct trace_event_raw_percpu_free_percpu *ctx)
+{
+	return kernel_free((__u64)BPF_CORE_READ(ctx, ptr), KFN_PERCPU);
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Types shared by the BPF programs and user space: map keys and values, event records,
+ * limits and enums. Self-contained: fixed-width types only.
+ */
+#ifndef MEMLEAK_H
+#define MEMLEAK_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Frames kept per stack (the kernel's own limit is 127). */
+#define MEMLEAK_MAX_STACK_DEPTH 127
+/* Allocator calls in progress per thread (an allocator calling another traced one). */
+#define MEMLEAK_MAX_NEST 8
+/* Bytes of a module path carried in an event. */
+#define MEMLEAK_PATH_MAX 256
+
+/* The user-space functions a probe can sit on. */
+enum memleak_fn {
+	FN_MALLOC,
+	FN_CALLOC,
+	FN_REALLOC,
+	FN_REALLOCARRAY,
+	FN_POSIX_MEMALIGN,
+	FN_ALIGNED_ALLOC,
+	FN_MEMALIGN,
+	FN_VALLOC,
+	FN_PVALLOC,
+	FN_FREE,
+	FN_MMAP,
+	FN_MUNMAP,
+	FN_MREMAP,
+	FN_DLOPEN,
+	FN_DLCLOSE,
+	FN_NEW,		/* C++ operator new and new[], every variant: size is the first argument */
+	FN_DELETE,	/* C++ operator delete and delete[], every variant */
+	FN__COUNT,
+};
+
+/* An outstanding block: (process, address). Kernel blocks use tgid 0. */
+struct block_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct block_info {
+	__u64 size;
+	__u64 ts_ns;		/* bpf_ktime_get_ns() at allocation */
+	__u64 stack_hash;	/* key into the stacks map, 0 when no stack was kept */
+	__u32 tid;
+	__u32 fn;		/* enum memleak_fn, or MEMLEAK_KFN_* in kernel mode */
+};
+
+/*
+ * Where a user frame's file is mapped, captured when its stack is first seen, so frames
+ * resolve to (file, offset) after the process exited or unloaded the library: the file
+ * is identified by device and inode, and base is the address of its file offset 0.
+ */
+struct frame_mapping {
+	__u64 base;
+	__u64 ino;
+	__u32 dev;	/* kernel encoding: major << 20 | minor */
+	__u32 pad;
+};
+
+/* A deduplicated stack, keyed by a 64-bit hash of its frames. */
+struct stack_trace {
+	__u32 nr;
+	__u32 incomplete;	/* a mapping could not be read (lock busy): retried when seen again */
+	__u64 ips[MEMLEAK_MAX_STACK_DEPTH];
+	struct frame_mapping maps[MEMLEAK_MAX_STACK_DEPTH];	/* user stacks only */
+};
+
+/* Per-stack totals kept in the kernel for --combined-only. */
+struct combined_info {
+	__u64 bytes;
+	__u64 allocs;
+};
+
+/* Why events were lost or corrected; summed over CPUs by user space. */
+enum memleak_counter {
+	CNT_MAP_FULL,		/* blocks map full: allocation not recorded */
+	CNT_STACK_ERRORS,	/* stack not captured or stacks map full */
+	CNT_NEST_OVERFLOW,	/* nested allocator calls deeper than MEMLEAK_MAX_NEST */
+	CNT_UNMATCHED_RETURNS,	/* return without its entry (entry state lost) */
+	CNT_MISSED_FREES,	/* address returned while still tracked */
+	CNT_RINGBUF_DROPS,	/* ring buffer full */
+	CNT_COMBINED_FULL,	/* combined map full */
+	CNT_SCRATCH_FULL,	/* per-thread state map full */
+	CNT_VMA_MISSES,		/* frames whose mapping could not be read */
+	CNT__COUNT,
+};
+
+enum memleak_event_type {
+	EV_ALLOC = 1,	/* -t: an allocation recorded */
+	EV_FREE,	/* -t: a tracked block freed */
+	EV_EXEC,	/* a traced process replaced its image */
+	EV_EXIT,	/* a traced process exited (its thread-group leader) */
+	EV_FORK,	/* a traced process created a child process */
+	EV_MODULE_LOAD,	/* dlopen returned: path and load bias of the library */
+	EV_MODULE_UNLOAD,	/* dlclose called: path and load bias of the library */
+};
+
+/* Kernel allocation kinds, stored in block_info.fn in kernel mode. */
+enum memleak_kfn {
+	KFN_KMALLOC = 100,
+	KFN_KMEM_CACHE,
+	KFN_PAGE,
+	KFN_PERCPU,
+};
+
+struct memleak_event {
+	__u32 type;
+	__u32 tgid;
+	__u32 tid;
+	__u32 fn;
+	__u64 ts_ns;
+	__u64 addr;		/* block address, or module load bias */
+	__u64 size;
+	__u64 stack_hash;
+	__u32 ppid;		/* EV_FORK: parent tgid */
+	__s32 exit_code;	/* EV_EXIT: task->exit_code (wait status) */
+	char path[MEMLEAK_PATH_MAX];	/* EV_MODULE_*: library path; EV_EXEC: program */
+};
+
+#endif /* MEMLEAK_H */

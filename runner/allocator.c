@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "runner/allocator.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *const fn_names[FN__COUNT] = {
+	[FN_NEW] = "operator new",
+	[FN_DELETE] = "operator delete",
+	[FN_MALLOC] = "malloc",
+	[FN_CALLOC] = "calloc",
+	[FN_REALLOC] = "realloc",
+	[FN_REALLOCARRAY] = "reallocarray",
+	[FN_POSIX_MEMALIGN] = "posix_memalign",
+	[FN_ALIGNED_ALLOC] = "aligned_alloc",
+	[FN_MEMALIGN] = "memalign",
+	[FN_VALLOC] = "valloc",
+	[FN_PVALLOC] = "pvalloc",
+	[FN_FREE] = "free",
+	[FN_MMAP] = "mmap",
+	[FN_MUNMAP] = "munmap",
+	[FN_MREMAP] = "mremap",
+	[FN_DLOPEN] = "dlopen",
+	[FN_DLCLOSE] = "dlclose",
+};
+
+const char *allocator_fn_name(enum memleak_fn fn)
+{
+	return fn < FN__COUNT ? fn_names[fn] : "?";
+}
+
+/*
+ * The symbols probed, each with the function it behaves as. C++'s operators are probed
+ * themselves rather than only the malloc they call: the C++ runtime has no frame
+ * pointers, so a stack taken inside it would skip the caller of new.
+ */
+static const struct {
+	const char *name;
+	enum memleak_fn fn;
+} symbols[] = {
+	{ "malloc", FN_MALLOC },
+	{ "calloc", FN_CALLOC },
+	{ "realloc", FN_REALLOC },
+	{ "reallocarray", FN_REALLOCARRAY },
+	{ "posix_memalign", FN_POSIX_MEMALIGN },
+	{ "aligned_alloc", FN_ALIGNED_ALLOC },
+	{ "memalign", FN_MEMALIGN },
+	{ "valloc", FN_VALLOC },
+	{ "pvalloc", FN_PVALLOC },
+	{ "free", FN_FREE },
+	{ "mmap", FN_MMAP },
+	{ "munmap", FN_MUNMAP },
+	{ "mremap", FN_MREMAP },
+	{ "dlopen", FN_DLOPEN },
+	{ "dlclose", FN_DLCLOSE },
+	{ "_Znwm", FN_NEW },				/* new(size_t) */
+	{ "_Znam", FN_NEW },				/* new[](size_t) */
+	{ "_ZnwmRKSt9nothrow_t", FN_NEW },
+	{ "_ZnamRKSt9nothrow_t", FN_NEW },
+	{ "_ZnwmSt11align_val_t", FN_NEW },
+	{ "_ZnamSt11align_val_t", FN_NEW },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", FN_NEW },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", FN_NEW },
+	{ "_ZdlPv", FN_DELETE },			/* delete(void *) */
+	{ "_ZdaPv", FN_DELETE },
+	{ "_ZdlPvm", FN_DELETE },
+	{ "_ZdaPvm", FN_DELETE },
+	{ "_ZdlPvRKSt9nothrow_t", FN_DELETE },
+	{ "_ZdaPvRKSt9nothrow_t", FN_DELETE },
+	{ "_ZdlPvSt11align_val_t", FN_DELETE },
+	{ "_ZdaPvSt11align_val_t", FN_DELETE },
+	{ "_ZdlPvmSt11align_val_t", FN_DELETE },
+	{ "_ZdaPvmSt11align_val_t", FN_DELETE },
+};
+
+#define NSYMBOLS (sizeof(symbols) / sizeof(symbols[0]))
+
+static int symbol_index(const char *name)
+{
+	for (size_t i = 0; i < NSYMBOLS; i++)
+		if (!strcmp(name, symbols[i].name))
+			return (int)i;
+	return -1;
+}
+
+/* Virtual address to file offset, through the PT_LOAD segment that holds it. */
+static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *offset)
+{
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
+			*offset = vaddr - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int scan_elf(const char *path, uint64_t offsets[NSYMBOLS])
+{
+	Elf_Scn *scn = NULL;
+	Elf *elf = NULL;
+	int fd, found = 0;
+
+	memset(offsets, 0, sizeof(uint64_t) * NSYMBOLS);
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		found = -ENOEXEC;
+		goto cleanup;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !sh.sh_entsize)
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+			uint64_t off;
+			int fn;
+
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    !sym.st_value || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				continue;
+			if (GELF_ST_BIND(sym.st_info) != STB_GLOBAL && GELF_ST_BIND(sym.st_info) != STB_WEAK)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!name || (fn = symbol_index(name)) < 0 || offsets[fn])
+				continue;
+			if (vaddr_to_offset(elf, sym.st_value, &off) || !off)
+				continue;
+			offsets[fn] = off;
+			found++;
+		}
+	}
+cleanup:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return found;
+}
+
+/* Objects to search, in order. */
+struct objlist {
+	size_t n;
+	char **paths;
+};
+
+static int objlist_add(struct objlist *l, const char *path)
+{
+	char **p;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->paths[i], path))
+			return 0;
+	p = realloc(l->paths, (l->n + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	l->paths = p;
+	l->paths[l->n] = strdup(path);
+	if (!l->paths[l->n])
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void objlist_free(struct objlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->paths[i]);
+	free(l->paths);
+}
+
+static int wanted(int fn, const struct allocator_opts *opts)
+{
+	if (fn == FN_MMAP || fn == FN_MUNMAP || fn == FN_MREMAP)
+		return opts && opts->want_mmap;
+	if (fn == FN_DLOPEN || fn == FN_DLCLOSE)
+		return opts && opts->want_dl;
+	return 1;
+}
+
+/*
+ * Each function comes from the first object that defines it, as symbol interposition
+ * decides. Two names at one address (memalign and aligned_alloc) get one probe.
+ */
+static struct allocator *resolve(const struct objlist *objs, const struct allocator_opts *opts)
+{
+	struct allocator *a = calloc(1, sizeof(*a));
+	uint64_t(*offs)[NSYMBOLS] = calloc(objs->n ? objs->n : 1, sizeof(*offs));
+	size_t len = 0;
+	int err = 0;
+
+	if (!a || !offs) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < objs->n; i++) {
+		if (scan_elf(objs->paths[i], offs[i]) < 0)
+			memset(offs[i], 0, sizeof(offs[i]));
+		len += strlen(objs->paths[i]) + 2;
+	}
+	a->objects = calloc(1, len + 1);
+	a->sites = calloc(NSYMBOLS, sizeof(*a->sites));
+	if (!a->objects || !a->sites) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	a->object_paths = calloc(objs->n + 1, sizeof(*a->object_paths));
+	if (!a->object_paths) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < objs->n; i++) {
+		if (i)
+			strcat(a->objects, ", ");
+		strcat(a->objects, objs->paths[i]);
+		a->object_paths[i] = strdup(objs->paths[i]);
+		if (!a->object_paths[i]) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		a->nobjects++;
+	}
+	for (size_t sym = 0; sym < NSYMBOLS; sym++) {
+		int fn = symbols[sym].fn, dup = 0;
+		size_t obj;
+
+		if (!wanted(fn, opts))
+			continue;
+		for (obj = 0; obj < objs->n && !offs[obj][sym]; obj++)
+			;
+		if (obj == objs->n)
+			continue;
+		for (size_t s = 0; s < a->nsites; s++)
+			if (a->sites[s].offset == offs[obj][sym] && !strcmp(a->sites[s].path, objs->paths[obj]))
+				dup = 1;
+		if (dup)
+			continue;
+		a->sites[a->nsites].fn = fn;
+		a->sites[a->nsites].offset = offs[obj][sym];
+		a->sites[a->nsites].path = strdup(objs->paths[obj]);
+		if (!a->sites[a->nsites].path) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		a->nsites++;
+	}
+cleanup:
+	free(offs);
+	if (err) {
+		allocator__free(a);
+		errno = -err;
+		return NULL;
+	}
+	return a;
+}
+
+void allocator__free(struct allocator *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nsites; i++)
+		free(a->sites[i].path);
+	for (size_t i = 0; i < a->nobjects; i++)
+		free(a->object_paths[i]);
+	free(a->object_paths);
+	free(a->sites);
+	free(a->objects);
+	free(a);
+}
+
+/* The program interpreter (PT_INTERP) of an ELF file; empty when statically linked. */
+static int elf_interp(const char *path, char *interp, size_t len)
+{
+	Elf *elf = NULL;
+	size_t n;
+	int fd, err = 0;
+
+	interp[0] = '\0';
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &n)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_INTERP)
+			continue;
+		if (ph.p_filesz == 0 || ph.p_filesz >= len ||
+		    pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz) {
+			err = -ENOEXEC;
+			goto cleanup;
+		}
+		interp[ph.p_filesz] = '\0';
+	}
+cleanup:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return err;
+}
+
+/*
+ * The libraries a dynamically linked program will load, in the dynamic linker's search
+ * order: `INTERP --list PROGRAM` resolves them exactly as the real run will (same
+ * environment, LD_LIBRARY_PATH and LD_PRELOAD included) without running the program.
+ */
+static int list_libraries(const char *interp, const char *path, struct objlist *objs)
+{
+	char line[4096];
+	int pfd[2], status, err = 0;
+	FILE *f;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return err;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		dup2(pfd[1], 1);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 2);
+		}
+		execl(interp, interp, "--list", path, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	f = fdopen(pfd[0], "r");
+	if (!f) {
+		err = -errno;
+		close(pfd[0]);
+	}
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "=> "), *end;
+
+		/* "\tlibc.so.6 => /lib/.../libc.so.6 (0x...)" or "\t/lib64/ld-linux... (0x...)" */
+		p = p ? p + 3 : line + strspn(line, " \t");
+		if (*p != '/')
+			continue;
+		end = strstr(p, " (");
+		if (end)
+			*end = '\0';
+		else
+			p[strcspn(p, "\n")] = '\0';
+		if (!err)
+			err = objlist_add(objs, p);
+	}
+	if (f)
+		fclose(f);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!err && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		err = -ENOEXEC;
+	return err;
+}
+
+struct allocator *allocator__for_program(const char *path, const struct allocator_opts *opts)
+{
+	struct objlist objs = { 0 };
+	struct allocator *a = NULL;
+	char interp[4096], head[256] = "";
+	int fd, err;
+	ssize_t n;
+
+	/* A script runs its interpreter: that is whose allocator matters. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n > 2 && head[0] == '#' && head[1] == '!') {
+		char *p = head + 2, *end;
+
+		head[n] = '\0';
+		p += strspn(p, " \t");
+		end = p + strcspn(p, " \t\n");
+		*end = '\0';
+		if (*p != '/') {
+			errno = ENOEXEC;
+			return NULL;
+		}
+		return allocator__for_program(p, opts);
+	}
+	err = elf_interp(path, interp, sizeof(interp));
+	if (!err)
+		err = objlist_add(&objs, path);
+	if (!err && interp[0])
+		err = list_libraries(interp, path, &objs);
+	if (err) {
+		objlist_free(&objs);
+		errno = -err;
+		return NULL;
+	}
+	a = resolve(&objs, opts);
+	objlist_free(&objs);
+	return a;
+}
+
+static int is_libc(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
+}
+
+struct allocator *allocator__for_pid(pid_t pid, const struct allocator_opts *opts)
+{
+	struct objlist mapped = { 0 }, objs = { 0 };
+	char file[64], exe[4096], line[4096 + 256], root[64];
+	struct allocator *a = NULL;
+	ssize_t n;
+	FILE *f;
+	int err = 0;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	snprintf(file, sizeof(file), "/proc/%d/exe", pid);
+	n = readlink(file, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return NULL;
+	exe[n] = '\0';
+	snprintf(file, sizeof(file), "/proc/%d/maps", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+
+		if (!path || !strstr(line, " r-xp ") || strstr(line, " (deleted)"))
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		if (!err)
+			err = objlist_add(&mapped, path);
+	}
+	fclose(f);
+
+	/*
+	 * The executable first, then the libraries, the C library last: an allocator linked
+	 * or preloaded into the process interposes on the C library's.
+	 */
+	snprintf(line, sizeof(line), "%s%s", root, exe);
+	if (!err)
+		err = objlist_add(&objs, line);
+	for (int pass = 0; pass < 2 && !err; pass++) {
+		for (size_t i = 0; i < mapped.n && !err; i++) {
+			if (is_libc(mapped.paths[i]) != pass || !strcmp(mapped.paths[i], exe))
+				continue;
+			snprintf(line, sizeof(line), "%s%s", root, mapped.paths[i]);
+			err = objlist_add(&objs, line);
+		}
+	}
+	if (!err)
+		a = resolve(&objs, opts);
+	else
+		errno = -err;
+	objlist_free(&mapped);
+	objlist_free(&objs);
+	return a;
+}
+
+struct allocator *allocator__for_object(const char *path, const struct allocator_opts *opts)
+{
+	struct objlist objs = { 0 };
+	struct allocator *a = NULL;
+	int err = objlist_add(&objs, path);
+
+	if (!err)
+		a = resolve(&objs, opts);
+	else
+		errno = -err;
+	objlist_free(&objs);
+	return a;
+}

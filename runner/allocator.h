@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Finding the allocator a program really uses: the objects it links, searched in the
+ * dynamic linker's order, and in each the file offsets of the allocation functions.
+ */
+#ifndef ALLOCATOR_H
+#define ALLOCATOR_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bpf/memleak.h"
+
+/* One place to put a probe: a function of the allocator, by file and offset. */
+struct probe_site {
+	enum memleak_fn fn;
+	char *path;		/* path the kernel can open (through /proc/PID/root for -p) */
+	uint64_t offset;	/* file offset of the function's first instruction */
+};
+
+struct allocator {
+	size_t nsites;
+	struct probe_site *sites;
+	char *objects;		/* objects searched, for messages: "a, b, c" */
+	size_t nobjects;
+	char **object_paths;	/* the same, one by one */
+};
+
+/* Which functions to look for. */
+struct allocator_opts {
+	int want_mmap;		/* mmap, munmap, mremap */
+	int want_dl;		/* dlopen, dlclose (library paths for symbolization) */
+};
+
+/*
+ * The allocator of a program about to be executed: its own symbols first, then its
+ * libraries in the dynamic linker's order (as `ld.so --list` reports them, honouring the
+ * environment). A statically linked program is its own allocator.
+ */
+struct allocator *allocator__for_program(const char *path, const struct allocator_opts *opts);
+/* The allocator of a running process, from /proc/PID/maps, opened through its root. */
+struct allocator *allocator__for_pid(pid_t pid, const struct allocator_opts *opts);
+/* One object named explicitly (-O): every function it defines. */
+struct allocator *allocator__for_object(const char *path, const struct allocator_opts *opts);
+void allocator__free(struct allocator *a);
+
+/* Name of an allocator function ("malloc"). */
+const char *allocator_fn_name(enum memleak_fn fn);
+
+#endif /* ALLOCATOR_H */

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "runner/collect.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Blocks read from the kernel per batch. */
+#define BATCH 4096
+
+uint64_t collect_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Sites being built, found by stack hash through an open-addressing index. */
+struct site_table {
+	struct leak_site *sites;
+	uint64_t *hashes;	/* stack hash of each site */
+	uint32_t *tgids;	/* process of each site: the same stack in two processes is two sites */
+	size_t n, cap;
+	size_t *index;	/* slot -> site number + 1, 0 when empty */
+	size_t slots;
+};
+
+static size_t slot_of(uint64_t hash, uint32_t tgid, size_t slots)
+{
+	return (size_t)((hash ^ (uint64_t)tgid << 32) * 0x9e3779b97f4a7c15ULL >> 20) & (slots - 1);
+}
+
+static int table_grow_index(struct site_table *st)
+{
+	size_t slots = st->slots ? st->slots * 2 : 1024;
+	size_t *index = calloc(slots, sizeof(*index));
+
+	if (!index)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n; i++) {
+		size_t s = slot_of(st->hashes[i], st->tgids[i], slots);
+
+		while (index[s])
+			s = (s + 1) & (slots - 1);
+		index[s] = i + 1;
+	}
+	free(st->index);
+	st->index = index;
+	st->slots = slots;
+	return 0;
+}
+
+static struct leak_site *table_get(struct site_table *st, uint64_t hash, uint32_t tgid)
+{
+	size_t s, i;
+
+	if ((st->n + 1) * 2 > st->slots && table_grow_index(st))
+		return NULL;
+	s = slot_of(hash, tgid, st->slots);
+	while ((i = st->index[s])) {
+		if (st->hashes[i - 1] == hash && st->tgids[i - 1] == tgid)
+			return &st->sites[i - 1];
+		s = (s + 1) & (st->slots - 1);
+	}
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 64;
+		struct leak_site *sites = realloc(st->sites, cap * sizeof(*sites));
+		uint64_t *hashes;
+		uint32_t *tgids;
+
+		if (!sites)
+			return NULL;
+		st->sites = sites;
+		hashes = realloc(st->hashes, cap * sizeof(*hashes));
+		if (!hashes)
+			return NULL;
+		st->hashes = hashes;
+		tgids = realloc(st->tgids, cap * sizeof(*tgids));
+		if (!tgids)
+			return NULL;
+		st->tgids = tgids;
+		st->cap = cap;
+	}
+	memset(&st->sites[st->n], 0, sizeof(st->sites[0]));
+	st->hashes[st->n] = hash;
+	st->tgids[st->n] = tgid;
+	st->index[s] = ++st->n;
+	return &st->sites[st->n - 1];
+}
+
+static int add_block(struct leak_site *site, const struct block_key *k, const struct block_info *v,
+		     uint64_t now)
+{
+	if ((site->nblocks & (site->nblocks - 1)) == 0) {
+		size_t cap = site->nblocks ? site->nblocks * 2 : 4;
+		struct block *b = realloc(site->blocks, cap * sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		site->blocks = b;
+	}
+	site->blocks[site->nblocks++] = (struct block){
+		.addr = k->addr,
+		.size = v->size,
+		.age_ns = now > v->ts_ns ? now - v->ts_ns : 0,
+	};
+	return 0;
+}
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	const struct leak_site *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->allocs != y->allocs)
+		return x->allocs < y->allocs ? 1 : -1;
+	return 0;
+}
+
+static int by_size(const void *a, const void *b)
+{
+	const struct block *x = a, *y = b;
+
+	return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/* Reads a site's stack from the kernel and resolves each frame. */
+static int resolve_stack(struct tracer *t, uint32_t tgid, uint64_t hash, struct leak_site *site,
+			 const struct frame_resolver *r)
+{
+	struct stack_trace *st;
+	int err = 0;
+
+	if (!hash)
+		return 0;	/* the stack was lost; counted by the tracer */
+	st = malloc(sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(tracer__stacks_fd(t), &hash, st)) {
+		free(st);
+		return 0;
+	}
+	site->frames = calloc(st->nr ? st->nr : 1, sizeof(*site->frames));
+	if (!site->frames) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (uint32_t i = 0; i < st->nr && i < MEMLEAK_MAX_STACK_DEPTH; i++) {
+		struct raw_frame rf = {
+			.ip = st->ips[i],
+			.kernel = tgid == 0,
+		};
+		struct frame *f;
+
+		if (tgid) {
+			rf.base = st->maps[i].base;
+			rf.ino = st->maps[i].ino;
+			rf.dev = st->maps[i].dev;
+			/*
+			 * No mapping holds this address: the frame-pointer walk went through code
+			 * built without frame pointers and read garbage. The stack ends here.
+			 */
+			if (!rf.base && !rf.ino && i > 0)
+				break;
+		}
+		f = &site->frames[site->nframes++];
+		memset(f, 0, sizeof(*f));
+		f->addr = rf.ip;
+		if (r && r->resolve)
+			r->resolve(r->ctx, tgid, &rf, f);
+	}
+cleanup:
+	free(st);
+	return err;
+}
+
+static void table_free(struct site_table *st)
+{
+	free(st->index);
+	free(st->hashes);
+	free(st->tgids);
+	for (size_t i = 0; st->sites && i < st->n; i++) {
+		free(st->sites[i].frames);
+		free(st->sites[i].blocks);
+	}
+	free(st->sites);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Resolves the stacks, sorts, and hands the sites over to a collection. */
+static struct collection *finish(struct tracer *t, struct site_table *st,
+				 const struct frame_resolver *r)
+{
+	struct collection *c = calloc(1, sizeof(*c));
+	int err = 0;
+
+	if (!c) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < st->n && !err; i++) {
+		err = resolve_stack(t, st->tgids[i], st->hashes[i], &st->sites[i], r);
+		if (st->sites[i].nblocks > 1)
+			qsort(st->sites[i].blocks, st->sites[i].nblocks, sizeof(struct block), by_size);
+		c->total_bytes += st->sites[i].bytes;
+		c->total_allocs += st->sites[i].allocs;
+	}
+	qsort(st->sites, st->n, sizeof(*st->sites), by_bytes_desc);
+	c->sites = st->sites;
+	c->nsites = st->n;
+	st->sites = NULL;
+	st->n = 0;
+cleanup:
+	table_free(st);
+	if (err) {
+		collection__free(c);
+		errno = -err;
+		return NULL;
+	}
+	return c;
+}
+
+struct collection *collect__blocks(struct tracer *t, const struct collect_filter *f,
+				   const struct frame_resolver *r)
+{
+	struct block_key *keys = calloc(BATCH, sizeof(*keys));
+	struct block_info *vals = calloc(BATCH, sizeof(*vals));
+	struct site_table st = { 0 };
+	uint64_t now = collect_now_ns(), batch = 0;
+	int fd = tracer__blocks_fd(t), first = 1, err = 0, done = 0;
+	struct collection *c = NULL;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	while (!done) {
+		__u32 count = BATCH;
+
+		if (bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count, NULL)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				goto cleanup;
+			}
+			done = 1;
+		}
+		first = 0;
+		for (__u32 i = 0; i < count; i++) {
+			uint64_t age = now > vals[i].ts_ns ? now - vals[i].ts_ns : 0;
+			struct leak_site *site;
+
+			if (!f->all && keys[i].tgid != f->tgid)
+				continue;
+			if (age < f->min_age_ns || vals[i].ts_ns < f->not_before_ns)
+				continue;
+			site = table_get(&st, vals[i].stack_hash, keys[i].tgid);
+			if (!site) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			site->bytes += vals[i].size;
+			site->allocs++;
+			if (f->want_blocks && add_block(site, &keys[i], &vals[i], now)) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+		}
+	}
+	c = finish(t, &st, r);
+	if (!c)
+		err = -errno;
+cleanup:
+	table_free(&st);
+	free(keys);
+	free(vals);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return c;
+}
+
+struct collection *collect__combined(struct tracer *t, uint32_t tgid, const struct frame_resolver *r)
+{
+	struct site_table st = { 0 };
+	uint64_t key, next;
+	int fd = tracer__combined_fd(t), err = 0;
+	uint64_t *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct combined_info ci;
+		struct leak_site *site;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &ci) || ci.allocs == 0)
+			continue;
+		site = table_get(&st, key, tgid);
+		if (!site) {
+			err = -ENOMEM;
+			break;
+		}
+		site->bytes = ci.bytes;
+		site->allocs = ci.allocs;
+	}
+	if (err) {
+		table_free(&st);
+		errno = -err;
+		return NULL;
+	}
+	return finish(t, &st, r);
+}
+
+void collection__free(struct collection *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nsites; i++) {
+		free(c->sites[i].frames);
+		free(c->sites[i].blocks);
+	}
+	free(c->sites);
+	free(c);
+}
+
+int collect__forget_process(struct tracer *t, uint32_t tgid)
+{
+	struct block_key key, next, *prev = NULL;
+	int fd = tracer__blocks_fd(t);
+
+	/* Deleting the current key would restart iteration: delete one step behind. */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (prev && prev->tgid == tgid)
+			bpf_map_delete_elem(fd, prev);
+		key = next;
+		prev = &key;
+	}
+	if (prev && prev->tgid == tgid)
+		bpf_map_delete_elem(fd, prev);
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Reading what the tracer recorded: outstanding blocks grouped by stack into leak sites,
+ * with every frame resolved through a caller-supplied resolver.
+ */
+#ifndef COLLECT_H
+#define COLLECT_H
+
+#include <stdint.h>
+
+#include "runner/records.h"
+#include "runner/tracer.h"
+
+/* A frame as the kernel captured it. */
+struct raw_frame {
+	uint64_t ip;
+	uint64_t base;		/* user frames: address of the file's offset 0, or 0 */
+	uint64_t ino;		/* user frames: file identity, 0 when anonymous */
+	uint32_t dev;		/* kernel encoding: major << 20 | minor */
+	int kernel;
+};
+
+/* Turns raw frames into symbolized ones; strings must outlive the collection. */
+struct frame_resolver {
+	int (*resolve)(void *ctx, uint32_t tgid, const struct raw_frame *rf, struct frame *out);
+	void *ctx;
+};
+
+struct collect_filter {
+	int all;		/* every process (and the kernel), not just tgid */
+	uint32_t tgid;		/* 0: kernel allocations */
+	uint64_t min_age_ns;	/* skip blocks younger than this (-o) */
+	uint64_t not_before_ns;	/* skip blocks allocated before this (an earlier image) */
+	int want_blocks;	/* list each block (-a) */
+};
+
+struct collection {
+	size_t nsites;
+	struct leak_site *sites;	/* most bytes first */
+	uint64_t total_bytes;
+	uint64_t total_allocs;
+};
+
+/* Groups the outstanding blocks by stack. Returns NULL with errno set on failure. */
+struct collection *collect__blocks(struct tracer *t, const struct collect_filter *f,
+				   const struct frame_resolver *r);
+/*
+ * Per-stack totals kept in the kernel (--combined-only). They do not know processes:
+ * frames resolve in process tgid (0 for the kernel).
+ */
+struct collection *collect__combined(struct tracer *t, uint32_t tgid,
+				     const struct frame_resolver *r);
+void collection__free(struct collection *c);
+
+/* Deletes every block of a process from the tracer's table (after it was judged). */
+int collect__forget_process(struct tracer *t, uint32_t tgid);
+
+/* Monotonic clock in ns, the clock the tracer stamps blocks with. */
+uint64_t collect_now_ns(void);
+
+#endif /* COLLECT_H */

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "runner/gate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runner/allocator.h"
+#include "runner/collect.h"
+#include "runner/resolve.h"
+#include "runner/tracer.h"
+
+/* A traced process, from its creation (or the start) to its exit. */
+struct traced_proc {
+	pid_t pid;
+	pid_t ppid;
+	uint64_t image_start_ns;	/* blocks before this belong to an earlier image */
+	char *comm;
+	char *exe;
+	int done;
+};
+
+struct gate {
+	struct gate_opts opts;
+	struct tracer *tracer;
+	struct resolver *resolver;
+	struct launch *child;
+	pid_t root;
+	int root_status;
+	int root_reaped;
+	int timed_out;
+	struct traced_proc *procs;
+	size_t nprocs, cap;
+	/* Judged processes: records and the collections their sites live in. */
+	struct proc_record *records;
+	struct collection **collections;
+	size_t nrecords;
+	int error;
+};
+
+static struct traced_proc *find_proc(struct gate *g, pid_t pid)
+{
+	for (size_t i = g->nprocs; i-- > 0;)
+		if (g->procs[i].pid == pid && !g->procs[i].done)
+			return &g->procs[i];
+	return NULL;
+}
+
+static char *read_comm(pid_t pid)
+{
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+	return buf[0] ? strdup(buf) : NULL;
+}
+
+static struct traced_proc *add_proc(struct gate *g, pid_t pid, pid_t ppid, const char *comm,
+				    const char *exe)
+{
+	struct traced_proc *p;
+
+	if (g->nprocs == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+
+		p = realloc(g->procs, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		g->procs = p;
+		g->cap = cap;
+	}
+	p = &g->procs[g->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->ppid = ppid;
+	p->comm = comm ? strdup(comm) : NULL;
+	p->exe = exe ? strdup(exe) : NULL;
+	return p;
+}
+
+static void set_str(char **dst, const char *src)
+{
+	char *copy;
+
+	if (!src)
+		return;
+	copy = strdup(src);
+	if (!copy)
+		return;
+	free(*dst);
+	*dst = copy;
+}
+
+/* Judges a process that exited: its blocks become a record, then leave the tracer. */
+static int judge_exit(struct gate *g, struct traced_proc *p, int exit_code)
+{
+	struct frame_resolver fr = resolver__as_frame_resolver(g->resolver);
+	struct collect_filter f = {
+		.tgid = (uint32_t)p->pid,
+		.not_before_ns = p->image_start_ns,
+	};
+	struct collection *c = collect__blocks(g->tracer, &f, &fr);
+	struct proc_record *recs, *r;
+	struct collection **cols;
+
+	p->done = 1;
+	tracer__remove_process(g->tracer, p->pid);
+	if (!c) {
+		fprintf(stderr, "memleak-run: cannot read the blocks of pid %d: %s\n", p->pid,
+			strerror(errno));
+		return -errno;
+	}
+	collect__forget_process(g->tracer, (uint32_t)p->pid);
+	recs = realloc(g->records, (g->nrecords + 1) * sizeof(*recs));
+	if (recs)
+		g->records = recs;
+	cols = realloc(g->collections, (g->nrecords + 1) * sizeof(*cols));
+	if (cols)
+		g->collections = cols;
+	if (!recs || !cols) {
+		collection__free(c);
+		return -ENOMEM;
+	}
+	g->collections[g->nrecords] = c;
+	r = &g->records[g->nrecords++];
+	memset(r, 0, sizeof(*r));
+	r->pid = p->pid;
+	r->ppid = p->ppid;
+	r->comm = p->comm;
+	r->exe = p->exe;
+	r->exited = 1;
+	/* task->exit_code: a wait status. */
+	if (WIFSIGNALED(exit_code))
+		r->term_signal = WTERMSIG(exit_code);
+	else
+		r->exit_code = WEXITSTATUS(exit_code);
+	r->nsites = c->nsites;
+	r->sites = c->sites;
+	if (g->opts.verbose)
+		fprintf(stderr, "memleak-run: pid %d (%s) exited: %zu sites, %llu bytes outstanding\n",
+			p->pid, p->comm ? p->comm : "?", c->nsites, (unsigned long long)c->total_bytes);
+	return 0;
+}
+
+/* Where the exec'd program is, through the process's root and working directory. */
+static void remember_program(struct gate *g, pid_t pid, const char *name, struct traced_proc *p)
+{
+	if (!name[0])
+		return;
+	resolver__add_process_file(g->resolver, pid, name);
+	resolver__add_maps(g->resolver, pid);
+	if (p) {
+		char exe[4096];
+		char link[64];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+		n = readlink(link, exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			set_str(&p->exe, exe);
+		} else {
+			set_str(&p->exe, name);
+		}
+	}
+}
+
+static int on_event(void *ctx, const struct memleak_event *e)
+{
+	struct gate *g = ctx;
+	struct traced_proc *p = find_proc(g, (pid_t)e->tgid), *parent;
+	char *comm;
+
+	switch (e->type) {
+	case EV_FORK:
+		parent = find_proc(g, (pid_t)e->ppid);
+		if (!g->opts.follow || p)
+			break;
+		comm = read_comm((pid_t)e->tgid);
+		p = add_proc(g, (pid_t)e->tgid, (pid_t)e->ppid,
+			     comm ? comm : parent ? parent->comm : NULL, parent ? parent->exe : NULL);
+		free(comm);
+		if (!p)
+			g->error = -ENOMEM;
+		break;
+	case EV_EXEC:
+		if (!p)
+			break;
+		p->image_start_ns = e->ts_ns;
+		remember_program(g, p->pid, e->path, p);
+		comm = read_comm(p->pid);
+		if (comm)
+			set_str(&p->comm, comm);
+		free(comm);
+		break;
+	case EV_MODULE_LOAD:
+	case EV_MODULE_UNLOAD:
+		resolver__add_process_file(g->resolver, (pid_t)e->tgid, e->path);
+		break;
+	case EV_EXIT:
+		if (p) {
+			int err = judge_exit(g, p, e->exit_code);
+
+			if (err && !g->error)
+				g->error = err;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+struct gate *gate__new(const struct gate_opts *opts)
+{
+	struct gate *g = calloc(1, sizeof(*g));
+	struct tracer_opts to = {
+		.follow_children = opts->follow,
+		.wa_missing_free = 1,
+		.sample_rate = 1,
+		.max_blocks = opts->max_blocks,
+		.max_stacks = opts->max_stacks,
+		.verbose = opts->verbose,
+		.on_event = on_event,
+	};
+	int err = 0;
+
+	if (!g)
+		return NULL;
+	g->opts = *opts;
+	to.event_ctx = g;
+	g->resolver = resolver__new();
+	if (!g->resolver) {
+		err = -errno;
+		goto cleanup;
+	}
+	g->tracer = tracer__new(&to);
+	if (!g->tracer)
+		err = -errno;
+cleanup:
+	if (err) {
+		gate__free(g);
+		errno = -err;
+		return NULL;
+	}
+	return g;
+}
+
+void gate__free(struct gate *g)
+{
+	if (!g)
+		return;
+	tracer__free(g->tracer);
+	launch__free(g->child);
+	for (size_t i = 0; i < g->nrecords; i++)
+		collection__free(g->collections[i]);
+	free(g->collections);
+	free(g->records);
+	for (size_t i = 0; i < g->nprocs; i++) {
+		free(g->procs[i].comm);
+		free(g->procs[i].exe);
+	}
+	free(g->procs);
+	resolver__free(g->resolver);
+	free(g);
+}
+
+int gate__start(struct gate *g, char *const argv[], const struct launch_opts *lo)
+{
+	struct allocator_opts ao = { .want_dl = 1 };
+	struct allocator *alloc = NULL;
+	const char *base;
+	int err;
+
+	g->child = launch__start(argv, lo);
+	if (!g->child)
+		return -errno;
+	g->root = launch__pid(g->child);
+	alloc = allocator__for_program(launch__path(g->child), &ao);
+	if (!alloc) {
+		err = -errno;
+		fprintf(stderr, "memleak-run: cannot read the allocator of %s: %s\n",
+			launch__path(g->child), strerror(-err));
+		return err;
+	}
+	err = tracer__attach_process(g->tracer, g->root, alloc);
+	if (err)
+		goto cleanup;
+	for (size_t i = 0; i < alloc->nobjects; i++)
+		resolver__add_file(g->resolver, alloc->object_paths[i]);
+	base = strrchr(launch__path(g->child), '/');
+	if (!add_proc(g, g->root, getpid(), base ? base + 1 : launch__path(g->child),
+		      launch__path(g->child))) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = launch__release(g->child);
+	if (err) {
+		g->root_reaped = 1;
+		g->procs[0].done = 1;
+	}
+cleanup:
+	allocator__free(alloc);
+	return err;
+}
+
+static int all_done(const struct gate *g)
+{
+	for (size_t i = 0; i < g->nprocs; i++)
+		if (!g->procs[i].done)
+			return 0;
+	return 1;
+}
+
+/* Ends every traced process still alive: the root first, then what it left behind. */
+static void kill_tree(struct gate *g, int sig)
+{
+	for (size_t i = 0; i < g->nprocs; i++)
+		if (!g->procs[i].done)
+			kill(g->procs[i].pid, sig);
+}
+
+int gate__wait(struct gate *g, volatile sig_atomic_t *stop)
+{
+	uint64_t start = collect_now_ns(), root_gone_at = 0;
+	int forwarded = 0, err;
+
+	for (;;) {
+		err = tracer__poll(g->tracer, 50);
+		if (err < 0) {
+			fprintf(stderr, "memleak-run: reading events failed: %s\n", strerror(-err));
+			return err;
+		}
+		if (g->error)
+			return g->error;
+		if (!g->root_reaped && waitpid(g->root, &g->root_status, WNOHANG) == g->root) {
+			g->root_reaped = 1;
+			root_gone_at = collect_now_ns();
+		}
+		if (g->root_reaped && all_done(g))
+			break;
+		/*
+		 * Processes the program left running are not waited for long: they are
+		 * reported as not judged. Their exit events already queued are taken first.
+		 */
+		if (g->root_reaped && collect_now_ns() - root_gone_at > 500000000ULL) {
+			if (g->opts.verbose)
+				fprintf(stderr, "memleak-run: processes still running after the program "
+						"exited are not judged\n");
+			break;
+		}
+		if (*stop && forwarded != *stop) {
+			forwarded = *stop;
+			kill(g->root, *stop);
+		}
+		if (g->opts.timeout && !g->timed_out &&
+		    collect_now_ns() - start > g->opts.timeout * 1000000000ULL) {
+			fprintf(stderr, "memleak-run: timeout after %u seconds: ending the process tree\n",
+				g->opts.timeout);
+			g->timed_out = 1;
+			kill_tree(g, SIGKILL);
+		}
+	}
+	return 0;
+}
+
+int gate__status(const struct gate *g)
+{
+	return g->root_status;
+}
+
+int gate__timed_out(const struct gate *g)
+{
+	return g->timed_out;
+}
+
+const struct proc_record *gate__records(const struct gate *g, size_t *n)
+{
+	struct lost_counts lost;
+
+	for (size_t i = 0; i < g->nrecords; i++) {
+		if (g->records[i].pid == g->root && !tracer__lost(g->tracer, &lost))
+			g->records[i].lost = lost;
+	}
+	*n = g->nrecords;
+	return g->records;
+}

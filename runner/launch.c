@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "runner/launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <wordexp.h>
+
+struct launch {
+	pid_t pid;
+	int go_fd;	/* write end: one byte lets the child exec */
+	int err_fd;	/* read end: the child's errno if exec fails, EOF if it succeeded */
+	char *path;
+	int released;
+};
+
+static int executable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EACCES;
+	if (access(path, X_OK))
+		return -errno;
+	return 0;
+}
+
+char *launch_find_program(const char *name)
+{
+	const char *env = getenv("PATH");
+	char *path, *dirs, *dir, *save = NULL;
+	int err = -ENOENT;
+
+	if (!name || !*name) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (strchr(name, '/')) {
+		err = executable(name);
+		if (err) {
+			errno = -err;
+			return NULL;
+		}
+		return realpath(name, NULL);
+	}
+	dirs = strdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin");
+	if (!dirs)
+		return NULL;
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		int e;
+
+		if (asprintf(&path, "%s/%s", *dir ? dir : ".", name) < 0) {
+			err = -ENOMEM;
+			break;
+		}
+		e = executable(path);
+		if (!e) {
+			char *real = realpath(path, NULL);
+
+			free(path);
+			free(dirs);
+			return real;
+		}
+		/* Like execvp: a file found but not executable is reported as such. */
+		if (e != -ENOENT && e != -ENOTDIR)
+			err = e;
+		free(path);
+	}
+	free(dirs);
+	errno = -err;
+	return NULL;
+}
+
+struct launch *launch__start(char *const argv[], const struct launch_opts *opts)
+{
+	struct launch *l = calloc(1, sizeof(*l));
+	int go[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int err = 0;
+
+	if (!l)
+		return NULL;
+	l->pid = -1;
+	l->go_fd = l->err_fd = -1;
+	l->path = launch_find_program(argv[0]);
+	if (!l->path) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+		err = -errno;
+		goto cleanup;
+	}
+	l->pid = fork();
+	if (l->pid < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (l->pid == 0) {
+		char byte;
+		int e;
+
+		close(go[1]);
+		close(errp[0]);
+		if (opts && opts->new_process_group)
+			setpgid(0, 0);
+		/* Held here until the tracer is attached. */
+		if (read(go[0], &byte, 1) != 1)
+			_exit(127);
+		if (opts && opts->drop_privileges &&
+		    (setgroups(0, NULL) || setgid(opts->gid) || setuid(opts->uid))) {
+			e = errno;
+			(void)!write(errp[1], &e, sizeof(e));
+			_exit(127);
+		}
+		execv(l->path, argv);
+		e = errno;
+		(void)!write(errp[1], &e, sizeof(e));
+		_exit(127);
+	}
+	close(go[0]);
+	close(errp[1]);
+	l->go_fd = go[1];
+	l->err_fd = errp[0];
+	return l;
+cleanup:
+	for (int i = 0; i < 2; i++) {
+		if (go[i] >= 0)
+			close(go[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	free(l->path);
+	free(l);
+	errno = -err;
+	return NULL;
+}
+
+pid_t launch__pid(const struct launch *l)
+{
+	return l->pid;
+}
+
+const char *launch__path(const struct launch *l)
+{
+	return l->path;
+}
+
+int launch__release(struct launch *l)
+{
+	int child_errno = 0;
+	ssize_t n;
+
+	if (write(l->go_fd, "g", 1) != 1)
+		return -errno;
+	close(l->go_fd);
+	l->go_fd = -1;
+	l->released = 1;
+	/* EOF: the close-on-exec pipe closed because exec succeeded. */
+	do {
+		n = read(l->err_fd, &child_errno, sizeof(child_errno));
+	} while (n < 0 && errno == EINTR);
+	close(l->err_fd);
+	l->err_fd = -1;
+	if (n == (ssize_t)sizeof(child_errno)) {
+		while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return -child_errno;
+	}
+	return 0;
+}
+
+void launch__free(struct launch *l)
+{
+	if (!l)
+		return;
+	if (!l->released && l->pid > 0) {
+		kill(l->pid, SIGKILL);
+		while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (l->go_fd >= 0)
+		close(l->go_fd);
+	if (l->err_fd >= 0)
+		close(l->err_fd);
+	free(l->path);
+	free(l);
+}
+
+char **launch_split_command(const char *cmdline)
+{
+	char **argv = NULL;
+	wordexp_t we;
+
+	/* No command substitution, no undefined variables: a command line, not a script. */
+	if (wordexp(cmdline, &we, WRDE_NOCMD | WRDE_UNDEF) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (we.we_wordc == 0) {
+		wordfree(&we);
+		errno = EINVAL;
+		return NULL;
+	}
+	argv = calloc(we.we_wordc + 1, sizeof(*argv));
+	for (size_t i = 0; argv && i < we.we_wordc; i++)
+		argv[i] = strdup(we.we_wordv[i]);
+	wordfree(&we);
+	return argv;
+}
+
+void launch_free_argv(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **p = argv; *p; p++)
+		free(*p);
+	free(argv);
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Starting the program under test held before exec, so tracing is attached before its
+ * first instruction, and reporting a program that cannot be executed.
+ */
+#ifndef LAUNCH_H
+#define LAUNCH_H
+
+#include <sys/types.h>
+
+struct launch;
+
+struct launch_opts {
+	uid_t uid;		/* run as this user when drop_privileges is set */
+	gid_t gid;
+	int drop_privileges;
+	int new_process_group;	/* put the child in its own process group */
+};
+
+/*
+ * Forks a child that waits before exec. argv[0] is looked up in PATH as execvp does;
+ * launch__path() is the program that will run. Returns NULL with errno set when the
+ * program does not exist or is not executable (nothing is forked then).
+ */
+struct launch *launch__start(char *const argv[], const struct launch_opts *opts);
+pid_t launch__pid(const struct launch *l);
+const char *launch__path(const struct launch *l);
+/*
+ * Lets the child exec. Returns 0, or -errno when the exec failed (the child has then
+ * exited with 127 and been reaped).
+ */
+int launch__release(struct launch *l);
+/* Kills and reaps a child that was never released. */
+void launch__free(struct launch *l);
+
+/* Splits a command line into words (quotes and backslashes as the shell does). */
+char **launch_split_command(const char *cmdline);
+void launch_free_argv(char **argv);
+
+/* Finds a program as execvp would; returns a malloc'ed path or NULL with errno set. */
+char *launch_find_program(const char *name);
+
+#endif /* LAUNCH_H */

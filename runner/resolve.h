@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Frames to symbols. The tracer identifies each user frame's file by device and inode;
+ * this module remembers which path each (device, inode) was seen at, from every source
+ * available while processes live (the objects probed, /proc/PID/maps, dlopen events),
+ * and asks the symbolizer for function, file and line.
+ */
+#ifndef RESOLVE_H
+#define RESOLVE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runner/collect.h"
+#include "runner/symbolize.h"
+
+struct resolver;
+
+struct resolver *resolver__new(void);
+void resolver__free(struct resolver *r);
+
+/* Remembers a file by path (stat'ed now; kept open so it resolves after deletion). */
+int resolver__add_file(struct resolver *r, const char *path);
+/*
+ * Remembers a file named by a process (a dlopen'ed library, an exec'd program): through
+ * its root when absolute, its working directory when relative, else as named.
+ */
+int resolver__add_process_file(struct resolver *r, pid_t pid, const char *path);
+/* Remembers every file mapped by a process now (through its root, for containers). */
+int resolver__add_maps(struct resolver *r, pid_t pid);
+
+/* The frame_resolver callback: ctx is a struct resolver. */
+int resolver__frame(void *ctx, uint32_t tgid, const struct raw_frame *rf, struct frame *out);
+
+/* A frame_resolver bound to r. */
+struct frame_resolver resolver__as_frame_resolver(struct resolver *r);
+
+#endif /* RESOLVE_H */

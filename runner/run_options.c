@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "runner/run_options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner/options.h"
+
+static const char usage[] =
+"usage: memleak-run [OPTIONS] -- COMMAND [ARGS...]\n"
+"\n"
+"Run COMMAND, trace the allocations of it and of every process it starts, and at each\n"
+"process's exit judge the blocks still allocated against suppressions and budgets.\n"
+"\n"
+"Exit status: COMMAND's own failure passes through (its exit code, or 128+signal); a\n"
+"COMMAND that succeeded but leaked over budget gives --error-exitcode (23); 2 for a usage\n"
+"or suppressions-file error; 99 when tracing is impossible (77 with --skip-if-untraceable).\n"
+"\n"
+"  -s, --suppressions FILE    leaks to accept: LeakSanitizer, valgrind or native rules\n"
+"                             (repeatable; see docs/SUPPRESSIONS.md)\n"
+"      --no-default-suppressions  also report the C runtime's one-time allocations\n"
+"      --max-leaked-bytes N   unsuppressed bytes the run may leak (default 0)\n"
+"      --max-leaked-allocs N  unsuppressed allocations the run may leak (default 0)\n"
+"      --error-exitcode N     exit status when leaks exceed the budget (default 23)\n"
+"      --junit FILE           write a JUnit XML report\n"
+"      --json FILE            write the complete result as JSON\n"
+"      --gen-suppressions FILE  write rules accepting today's leaks, each with a budget of\n"
+"                             what it leaks now\n"
+"      --timeout SECONDS      end the whole process tree after SECONDS; a failure\n"
+"      --user USER            run COMMAND as USER (default under sudo: the invoking user)\n"
+"      --skip-if-untraceable  exit 77 (skip) instead of 99 when tracing is impossible\n"
+"      --no-follow            trace COMMAND only, not the processes it starts\n"
+"      --summary-frames N     frames shown per stack in the summary (default 12)\n"
+"      --max-blocks N         outstanding blocks tracked at once (default 4194304)\n"
+"      --max-stacks N         distinct stacks kept (default 65536)\n"
+"  -v, --verbose              more diagnostics\n"
+"  -h, --help                 this help\n";
+
+enum {
+	OPT_NO_DEFAULT = 256,
+	OPT_MAX_BYTES,
+	OPT_MAX_ALLOCS,
+	OPT_ERROR_EXITCODE,
+	OPT_JUNIT,
+	OPT_JSON,
+	OPT_GEN,
+	OPT_TIMEOUT,
+	OPT_USER,
+	OPT_SKIP,
+	OPT_NO_FOLLOW,
+	OPT_FRAMES,
+	OPT_MAX_BLOCKS,
+	OPT_MAX_STACKS,
+};
+
+static const struct option long_opts[] = {
+	{ "suppressions", required_argument, NULL, 's' },
+	{ "no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT },
+	{ "max-leaked-bytes", required_argument, NULL, OPT_MAX_BYTES },
+	{ "max-leaked-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
+	{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
+	{ "junit", required_argument, NULL, OPT_JUNIT },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "gen-suppressions", required_argument, NULL, OPT_GEN },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "skip-if-untraceable", no_argument, NULL, OPT_SKIP },
+	{ "no-follow", no_argument, NULL, OPT_NO_FOLLOW },
+	{ "summary-frames", required_argument, NULL, OPT_FRAMES },
+	{ "max-blocks", required_argument, NULL, OPT_MAX_BLOCKS },
+	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void run_opts__defaults(struct run_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->default_suppressions = 1;
+	o->error_exitcode = 23;
+	o->follow = 1;
+	o->stack_frames = 12;
+	o->max_blocks = 1U << 22;
+}
+
+static int number(const char *opt, const char *val, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	if (options_parse_u64(val, out, 1) || *out < lo || *out > hi) {
+		fprintf(stderr, "memleak-run: invalid value '%s' for %s: expected an integer from "
+				"%llu to %llu\n", val, opt, (unsigned long long)lo, (unsigned long long)hi);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int run_opts__parse(struct run_opts *o, int argc, char **argv)
+{
+	uint64_t v;
+	int c, err;
+
+	optind = 1;
+	opterr = 0;
+	/* '+': options end at the first non-option, so COMMAND's own options are its own. */
+	while ((c = getopt_long(argc, argv, "+s:vh", long_opts, NULL)) != -1) {
+		char **list;
+
+		err = 0;
+		switch (c) {
+		case 's':
+			list = realloc(o->suppressions, (o->nsuppressions + 1) * sizeof(*list));
+			if (!list)
+				return -ENOMEM;
+			o->suppressions = list;
+			o->suppressions[o->nsuppressions++] = optarg;
+			break;
+		case OPT_NO_DEFAULT:
+			o->default_suppressions = 0;
+			break;
+		case OPT_MAX_BYTES:
+			err = number("--max-leaked-bytes", optarg, 0, ~0ULL, &o->max_leaked_bytes);
+			break;
+		case OPT_MAX_ALLOCS:
+			err = number("--max-leaked-allocs", optarg, 0, ~0ULL, &o->max_leaked_allocs);
+			break;
+		case OPT_ERROR_EXITCODE:
+			err = number("--error-exitcode", optarg, 1, 255, &v);
+			o->error_exitcode = (int)v;
+			break;
+		case OPT_JUNIT:
+			o->junit = optarg;
+			break;
+		case OPT_JSON:
+			o->json = optarg;
+			break;
+		case OPT_GEN:
+			o->gen_suppressions = optarg;
+			break;
+		case OPT_TIMEOUT:
+			err = number("--timeout", optarg, 1, 7 * 86400, &v);
+			o->timeout = (unsigned int)v;
+			break;
+		case OPT_USER:
+			o->user = optarg;
+			break;
+		case OPT_SKIP:
+			o->skip_untraceable = 1;
+			break;
+		case OPT_NO_FOLLOW:
+			o->follow = 0;
+			break;
+		case OPT_FRAMES:
+			err = number("--summary-frames", optarg, 1, 127, &v);
+			o->stack_frames = (int)v;
+			break;
+		case OPT_MAX_BLOCKS:
+			err = number("--max-blocks", optarg, 1024, 1U << 30, &v);
+			o->max_blocks = (uint32_t)v;
+			break;
+		case OPT_MAX_STACKS:
+			err = number("--max-stacks", optarg, 64, 1U << 24, &v);
+			o->max_stacks = (uint32_t)v;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			if (optopt)
+				fprintf(stderr, "memleak-run: option '%s' needs a value\n", argv[optind - 1]);
+			else
+				fprintf(stderr, "memleak-run: unknown option '%s'\n", argv[optind - 1]);
+			fputs("Try 'memleak-run --help'.\n", stderr);
+			return -EINVAL;
+		}
+		if (err)
+			return err;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "memleak-run: no command to run (memleak-run [OPTIONS] -- COMMAND [ARGS...])\n");
+		return -EINVAL;
+	}
+	o->argv = &argv[optind];
+	return 0;
+}
+
+void run_opts__free(struct run_opts *o)
+{
+	free(o->suppressions);
+	o->suppressions = NULL;
+}

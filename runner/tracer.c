@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "runner/tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "memleak.skel.h"
+
+/* A uprobe event created in tracefs, removed again when the tracer is freed. */
+struct uprobe_event {
+	char name[32];
+};
+
+struct tracer {
+	struct tracer_opts opts;
+	struct memleak_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;
+	size_t nlinks;
+	struct uprobe_event *uevents;
+	size_t nuevents;
+	char tracefs[64];
+	char group[32];
+};
+
+static int verbosity;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && verbosity < 2)
+		return 0;
+	if (level == LIBBPF_INFO && verbosity < 1)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static int add_link(struct tracer *t, struct bpf_link *link)
+{
+	struct bpf_link **l = realloc(t->links, (t->nlinks + 1) * sizeof(*l));
+
+	if (!l) {
+		bpf_link__destroy(link);
+		return -ENOMEM;
+	}
+	t->links = l;
+	t->links[t->nlinks++] = link;
+	return 0;
+}
+
+/* Finds tracefs, mounting it where the system did not (it is not mounted at boot here). */
+static int find_tracefs(struct tracer *t)
+{
+	static const char *const candidates[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[128];
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+			snprintf(path, sizeof(path), "%s/uprobe_events", candidates[i]);
+			if (access(path, W_OK) == 0) {
+				snprintf(t->tracefs, sizeof(t->tracefs), "%s", candidates[i]);
+				return 0;
+			}
+		}
+		if (pass == 0 && mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY) {
+			int err = -errno;
+
+			fprintf(stderr, "memleak: cannot mount tracefs on /sys/kernel/tracing: %s\n",
+				strerror(-err));
+			return err;
+		}
+	}
+	fprintf(stderr, "memleak: no uprobe_events in tracefs: is CONFIG_UPROBE_EVENTS set?\n");
+	return -ENOENT;
+}
+
+static int write_uprobe_events(struct tracer *t, const char *line)
+{
+	char path[128];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/uprobe_events", t->tracefs);
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, line, strlen(line)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Removes the probe events that tracers which died without cleaning up left behind. */
+static void remove_stale_groups(struct tracer *t)
+{
+	char path[128];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/events", t->tracefs);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		char sub[512], line[640];
+		struct dirent *ev;
+		DIR *gdir;
+		int pid;
+
+		if (sscanf(de->d_name, "memleak_%d", &pid) != 1 || (kill(pid, 0) && errno == ESRCH) == 0)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		gdir = opendir(sub);
+		if (!gdir)
+			continue;
+		while ((ev = readdir(gdir))) {
+			if (ev->d_type != DT_DIR || ev->d_name[0] == '.')
+				continue;
+			snprintf(line, sizeof(line), "-:%s/%s\n", de->d_name, ev->d_name);
+			write_uprobe_events(t, line);
+		}
+		closedir(gdir);
+	}
+	closedir(dir);
+}
+
+static int read_event_id(struct tracer *t, const char *name, long *id)
+{
+	char path[256];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/events/%s/%s/id", t->tracefs, t->group, name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%ld", id) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+/*
+ * A uprobe (or uretprobe) for one process, made through tracefs and a per-task perf
+ * event. The perf event carries the process filter: the breakpoint is only installed in
+ * that process's memory, so other processes that map the same library pay nothing.
+ * With `inherit` the processes it creates inherit the event, and with it the probes.
+ */
+static int attach_uprobe(struct tracer *t, struct bpf_program *prog, int retprobe, pid_t pid,
+			 const char *path, uint64_t offset)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.sample_period = 1,
+		.wakeup_events = 1,
+		.inherit = t->opts.follow_children ? 1 : 0,
+	};
+	struct uprobe_event *ue;
+	struct bpf_link *link;
+	char line[4352];
+	long id;
+	int pfd, err;
+
+	if (strpbrk(path, " \t\n")) {
+		fprintf(stderr, "memleak: cannot probe %s: white space in the path\n", path);
+		return -EINVAL;
+	}
+	ue = realloc(t->uevents, (t->nuevents + 1) * sizeof(*ue));
+	if (!ue)
+		return -ENOMEM;
+	t->uevents = ue;
+	ue = &t->uevents[t->nuevents];
+	snprintf(ue->name, sizeof(ue->name), "%c%zu", retprobe ? 'r' : 'p', t->nuevents);
+	snprintf(line, sizeof(line), "%c:%s/%s %s:0x%llx\n", retprobe ? 'r' : 'p', t->group, ue->name,
+		 path, (unsigned long long)offset);
+	err = write_uprobe_events(t, line);
+	if (err) {
+		fprintf(stderr, "memleak: cannot create probe %s:0x%llx: %s\n", path,
+			(unsigned long long)offset, strerror(-err));
+		return err;
+	}
+	t->nuevents++;
+	err = read_event_id(t, ue->name, &id);
+	if (err)
+		return err;
+	attr.config = (uint64_t)id;
+	pfd = (int)syscall(__NR_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0) {
+		err = -errno;
+		fprintf(stderr, "memleak: cannot open probe on %s:0x%llx for pid %d: %s\n", path,
+			(unsigned long long)offset, pid, strerror(-err));
+		return err;
+	}
+	link = bpf_program__attach_perf_event(prog, pfd);
+	if (!link) {
+		err = -errno;
+		close(pfd);
+		fprintf(stderr, "memleak: cannot attach %s: %s\n", bpf_program__name(prog), strerror(-err));
+		return err;
+	}
+	return add_link(t, link);
+}
+
+static int event_cb(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct memleak_event) || !t->opts.on_event)
+		return 0;
+	return t->opts.on_event(t->opts.event_ctx, data);
+}
+
+/* Only the programs a run needs are loaded: the verifier's time is start-up time. */
+static void select_programs(struct tracer *t)
+{
+	struct memleak_bpf *s = t->skel;
+	int k = t->opts.kernel;
+	struct bpf_program *user[] = {
+		s->progs.malloc_enter, s->progs.calloc_enter, s->progs.realloc_enter,
+		s->progs.reallocarray_enter, s->progs.posix_memalign_enter,
+		s->progs.aligned_alloc_enter, s->progs.memalign_enter, s->progs.valloc_enter,
+		s->progs.pvalloc_enter, s->progs.mmap_enter, s->progs.mremap_enter,
+		s->progs.alloc_return, s->progs.free_enter, s->progs.munmap_enter,
+		s->progs.dlopen_return, s->progs.dlclose_enter, s->progs.new_enter,
+		s->progs.delete_enter, s->progs.on_fork,
+		s->progs.on_exec, s->progs.on_exit,
+	};
+	struct bpf_program *kmem[] = {
+		s->progs.on_kmalloc, s->progs.on_kfree, s->progs.on_kmem_cache_alloc,
+		s->progs.on_kmem_cache_free, s->progs.on_page_alloc, s->progs.on_page_free,
+	};
+	struct bpf_program *percpu[] = { s->progs.on_percpu_alloc, s->progs.on_percpu_free };
+
+	for (size_t i = 0; i < sizeof(user) / sizeof(user[0]); i++)
+		bpf_program__set_autoload(user[i], !k);
+	for (size_t i = 0; i < sizeof(kmem) / sizeof(kmem[0]); i++)
+		bpf_program__set_autoload(kmem[i], k && !t->opts.percpu);
+	for (size_t i = 0; i < sizeof(percpu) / sizeof(percpu[0]); i++)
+		bpf_program__set_autoload(percpu[i], k && t->opts.percpu);
+}
+
+struct tracer *tracer__new(const struct tracer_opts *opts)
+{
+	struct tracer *t = calloc(1, sizeof(*t));
+	long page = sysconf(_SC_PAGESIZE);
+	int err = 0;
+
+	if (!t)
+		return NULL;
+	t->opts = *opts;
+	verbosity = opts->verbose;
+	libbpf_set_print(print_libbpf);
+	snprintf(t->group, sizeof(t->group), "memleak_%d", (int)getpid());
+
+	t->skel = memleak_bpf__open();
+	if (!t->skel) {
+		err = -errno;
+		fprintf(stderr, "memleak: cannot open the BPF object: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	t->skel->rodata->min_size = opts->min_size;
+	t->skel->rodata->max_size = opts->max_size ? opts->max_size : ~0ULL;
+	t->skel->rodata->sample_rate = opts->sample_rate ? opts->sample_rate : 1;
+	t->skel->rodata->trace_events = opts->trace_events;
+	t->skel->rodata->combined_only = opts->combined_only;
+	t->skel->rodata->wa_missing_free = opts->wa_missing_free;
+	t->skel->rodata->follow_children = opts->follow_children;
+	t->skel->rodata->kernel_stacks = opts->kernel;
+	t->skel->rodata->page_size = page > 0 ? (uint64_t)page : 4096;
+	if (opts->max_blocks)
+		bpf_map__set_max_entries(t->skel->maps.blocks, opts->max_blocks);
+	if (opts->max_stacks) {
+		bpf_map__set_max_entries(t->skel->maps.stacks, opts->max_stacks);
+		bpf_map__set_max_entries(t->skel->maps.combined, opts->max_stacks);
+	}
+	select_programs(t);
+
+	err = memleak_bpf__load(t->skel);
+	if (err) {
+		if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
+			fprintf(stderr, "memleak: not allowed to load BPF programs: run as root "
+					"(or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)\n");
+		else
+			fprintf(stderr, "memleak: cannot load the BPF programs: %s (does the kernel "
+					"have BPF and BTF? /sys/kernel/btf/vmlinux %s)\n", strerror(-err),
+				access("/sys/kernel/btf/vmlinux", R_OK) ? "is missing" : "exists");
+		goto cleanup;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), event_cb, t, NULL);
+	if (!t->rb) {
+		err = -errno;
+		fprintf(stderr, "memleak: cannot open the event ring buffer: %s\n", strerror(-err));
+		goto cleanup;
+	}
+cleanup:
+	if (err) {
+		tracer__free(t);
+		errno = -err;
+		return NULL;
+	}
+	return t;
+}
+
+static void remove_uprobe_events(struct tracer *t)
+{
+	char line[128];
+
+	for (size_t i = 0; i < t->nuevents; i++) {
+		snprintf(line, sizeof(line), "-:%s/%s\n", t->group, t->uevents[i].name);
+		write_uprobe_events(t, line);
+	}
+}
+
+/*
+ * Detaching a uprobe waits for RCU grace periods, one probe after the other: about a
+ * second for a full set here. Nobody needs to wait for it, so a child process that shares
+ * the probes' descriptors does it while this process exits at once (its own closes then
+ * only drop references). The child holds no output descriptor: whoever reads this
+ * process's output sees the end right away.
+ */
+static int hand_off_teardown(struct tracer *t)
+{
+	int devnull;
+	pid_t pid;
+
+	if (!t->nlinks)
+		return 0;
+	pid = fork();
+	if (pid < 0)
+		return 0;
+	if (pid > 0)
+		return 1;
+	setsid();
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+	}
+	for (size_t i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	remove_uprobe_events(t);
+	_exit(0);
+}
+
+void tracer__free(struct tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	if (hand_off_teardown(t)) {
+		for (size_t i = 0; i < t->nlinks; i++)
+			bpf_link__destroy(t->links[i]);	/* only references now */
+	} else {
+		for (size_t i = 0; i < t->nlinks; i++)
+			bpf_link__destroy(t->links[i]);
+		remove_uprobe_events(t);
+	}
+	free(t->links);
+	free(t->uevents);
+	memleak_bpf__destroy(t->skel);
+	free(t);
+}
+
+static struct bpf_program *entry_prog(struct memleak_bpf *s, enum memleak_fn fn)
+{
+	switch (fn) {
+	case FN_MALLOC: return s->progs.malloc_enter;
+	case FN_CALLOC: return s->progs.calloc_enter;
+	case FN_REALLOC: return s->progs.realloc_enter;
+	case FN_REALLOCARRAY: return s->progs.reallocarray_enter;
+	case FN_POSIX_MEMALIGN: return s->progs.posix_memalign_enter;
+	case FN_ALIGNED_ALLOC: return s->progs.aligned_alloc_enter;
+	case FN_MEMALIGN: return s->progs.memalign_enter;
+	case FN_VALLOC: return s->progs.valloc_enter;
+	case FN_PVALLOC: return s->progs.pvalloc_enter;
+	case FN_FREE: return s->progs.free_enter;
+	case FN_MMAP: return s->progs.mmap_enter;
+	case FN_MUNMAP: return s->progs.munmap_enter;
+	case FN_MREMAP: return s->progs.mremap_enter;
+	case FN_DLCLOSE: return s->progs.dlclose_enter;
+	case FN_NEW: return s->progs.new_enter;
+	case FN_DELETE: return s->progs.delete_enter;
+	default: return NULL;
+	}
+}
+
+static struct bpf_program *return_prog(struct memleak_bpf *s, enum memleak_fn fn)
+{
+	switch (fn) {
+	case FN_FREE:
+	case FN_MUNMAP:
+	case FN_DLCLOSE:
+	case FN_DELETE:
+		return NULL;
+	case FN_DLOPEN:
+		return s->progs.dlopen_return;
+	default:
+		return s->progs.alloc_return;
+	}
+}
+
+static int attach_lifecycle(struct tracer *t)
+{
+	struct bpf_program *progs[] = { t->skel->progs.on_fork, t->skel->progs.on_exec,
+					t->skel->progs.on_exit };
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_link *link = bpf_program__attach(progs[i]);
+		int err;
+
+		if (!link) {
+			err = -errno;
+			fprintf(stderr, "memleak: cannot attach %s: %s\n", bpf_program__name(progs[i]),
+				strerror(-err));
+			return err;
+		}
+		err = add_link(t, link);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int tracer__attach_process(struct tracer *t, pid_t pid, const struct allocator *alloc)
+{
+	int err;
+
+	if (!t->tracefs[0]) {
+		err = find_tracefs(t);
+		if (err)
+			return err;
+		remove_stale_groups(t);
+	}
+	if (t->nlinks == 0) {
+		err = attach_lifecycle(t);
+		if (err)
+			return err;
+	}
+	/* Return probes first: an entry without its return would leave state behind. */
+	for (int ret = 1; ret >= 0; ret--) {
+		for (size_t i = 0; i < alloc->nsites; i++) {
+			const struct probe_site *s = &alloc->sites[i];
+			struct bpf_program *prog = ret ? return_prog(t->skel, s->fn) :
+							 entry_prog(t->skel, s->fn);
+
+			if (!prog)
+				continue;
+			err = attach_uprobe(t, prog, ret, pid, s->path, s->offset);
+			if (err)
+				return err;
+			if (t->opts.verbose)
+				fprintf(stderr, "memleak: %s probe on %s (%s:0x%llx)\n", ret ? "return" : "entry",
+					allocator_fn_name(s->fn), s->path, (unsigned long long)s->offset);
+		}
+	}
+	return tracer__add_process(t, pid);
+}
+
+int tracer__attach_kernel(struct tracer *t)
+{
+	struct bpf_program *prog;
+	int err;
+
+	err = find_tracefs(t);
+	if (err)
+		return err;
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			err = -errno;
+			fprintf(stderr, "memleak: cannot attach %s: %s\n", bpf_program__name(prog),
+				strerror(-err));
+			return err;
+		}
+		err = add_link(t, link);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int tracer__add_process(struct tracer *t, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid;
+	uint8_t one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced), &key, &one, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int tracer__remove_process(struct tracer *t, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid;
+
+	if (bpf_map_delete_elem(bpf_map__fd(t->skel->maps.traced), &key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int tracer__poll(struct tracer *t, int timeout_ms)
+{
+	int n = ring_buffer__poll(t->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+int tracer__event_fd(struct tracer *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
+int tracer__lost(struct tracer *t, struct lost_counts *out)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(t->skel->maps.counters);
+	uint64_t sums[CNT__COUNT] = { 0 };
+	struct bpf_program *prog;
+	uint64_t *vals;
+
+	if (ncpus <= 0)
+		return ncpus;
+	vals = calloc(ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t c = 0; c < CNT__COUNT; c++) {
+		if (bpf_map_lookup_elem(fd, &c, vals))
+			continue;
+		for (int i = 0; i < ncpus; i++)
+			sums[c] += vals[i];
+	}
+	free(vals);
+	memset(out, 0, sizeof(*out));
+	out->map_full = sums[CNT_MAP_FULL];
+	/*
+	 * A frame outside every mapping (CNT_VMA_MISSES) is the end of a frame-pointer walk
+	 * through code without frame pointers, not lost data: the stack is cut there.
+	 */
+	out->stack_errors = sums[CNT_STACK_ERRORS];
+	out->nest_overflow = sums[CNT_NEST_OVERFLOW] + sums[CNT_SCRATCH_FULL];
+	out->unmatched_returns = sums[CNT_UNMATCHED_RETURNS];
+	out->missed_frees = sums[CNT_MISSED_FREES];
+	out->ringbuf_drops = sums[CNT_RINGBUF_DROPS] + sums[CNT_COMBINED_FULL];
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		uint32_t len = sizeof(info);
+
+		if (bpf_program__fd(prog) < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			out->recursion_misses += info.recursion_misses;
+	}
+	return 0;
+}
+
+int tracer__blocks_fd(const struct tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.blocks);
+}
+
+int tracer__stacks_fd(const struct tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.stacks);
+}
+
+int tracer__combined_fd(const struct tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.combined);
+}

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * memleak against real programs: each fixture leaks a known set of blocks, and the
+ * report must show exactly those, with the right functions in the stacks.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+
+#define MAX_SITES 256
+#define MAX_FRAMES 64
+
+/* One "N bytes in M allocations from stack" block of a report. */
+struct site {
+	uint64_t bytes;
+	uint64_t allocs;
+	int nframes;
+	char *frames[MAX_FRAMES];
+};
+
+struct report {
+	int nsites;
+	struct site sites[MAX_SITES];
+};
+
+/* Parses the last report in memleak's output (a final report follows periodic ones). */
+static void parse_report(const char *out, struct report *r)
+{
+	const char *last = NULL, *p = out;
+	char *copy, *line, *save = NULL;
+
+	memset(r, 0, sizeof(*r));
+	while ((p = strstr(p, "stacks with outstanding allocations:"))) {
+		last = p;
+		p++;
+	}
+	if (!last)
+		return;
+	copy = strdup(last);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long b, a;
+
+		if (sscanf(line, "\t%llu bytes in %llu allocations from stack", &b, &a) == 2 &&
+		    r->nsites < MAX_SITES) {
+			r->sites[r->nsites].bytes = b;
+			r->sites[r->nsites].allocs = a;
+			r->nsites++;
+		} else if (!strncmp(line, "\t\t", 2) && r->nsites > 0) {
+			struct site *s = &r->sites[r->nsites - 1];
+
+			if (s->nframes < MAX_FRAMES)
+				s->frames[s->nframes++] = strdup(line + 2);
+		}
+	}
+	free(copy);
+}
+
+static void free_report(struct report *r)
+{
+	for (int i = 0; i < r->nsites; i++)
+		for (int f = 0; f < r->sites[i].nframes; f++)
+			free(r->sites[i].frames[f]);
+}
+
+/*
+ * Totals of the sites whose innermost frame is in `function`: the frame starts with the
+ * name, then "+offset", a space, or a compiler clone suffix such as ".constprop.0".
+ */
+static void totals_from(const struct report *r, const char *function, uint64_t *bytes,
+			uint64_t *allocs)
+{
+	size_t n = strlen(function);
+
+	*bytes = *allocs = 0;
+	for (int i = 0; i < r->nsites; i++) {
+		const struct site *s = &r->sites[i];
+
+		if (s->nframes > 0 && !strncmp(s->frames[0], function, n) &&
+		    strchr("+. ", s->frames[0][n])) {
+			*bytes += s->bytes;
+			*allocs += s->allocs;
+		}
+	}
+}
+
+/* Whether any frame of any site mentions `text`. */
+static int mentions(const struct report *r, const char *text)
+{
+	for (int i = 0; i < r->nsites; i++)
+		for (int f = 0; f < r->sites[i].nframes; f++)
+			if (strstr(r->sites[i].frames[f], text))
+				return 1;
+	return 0;
+}
+
+static const char *memleak(void)
+{
+	return test_path("memleak");
+}
+
+/* Runs `memleak -T 100 -c "FIXTURE ARGS"` and parses its final report. */
+static int trace_fixture(struct report *rep, struct run_result *res, const char *cmdline)
+{
+	int err = run_sh(res, "%s -T 100 -c '%s/tests/fixtures/%s'", memleak(), test_output_dir(),
+			 cmdline);
+
+	ck_assert_int_eq(err, 0);
+	parse_report(res->out, rep);
+	return res->status;
+}
+
+static void expect_leak(const char *fixture_args, const char *function, uint64_t bytes,
+			uint64_t allocs)
+{
+	struct run_result res;
+	struct report rep;
+	uint64_t b, a;
+	int status = trace_fixture(&rep, &res, fixture_args);
+
+	totals_from(&rep, function, &b, &a);
+	ck_assert_msg(status == 0, "%s: exit %d\n%s", fixture_args, status, res.err);
+	ck_assert_msg(b == bytes && a == allocs,
+		      "%s: %s holds %" PRIu64 " bytes in %" PRIu64 " allocations, expected %" PRIu64
+		      " in %" PRIu64 "\n--- output:\n%s\n--- stderr:\n%s",
+		      fixture_args, function, b, a, bytes, allocs, res.out, res.err);
+	ck_assert_msg(!strstr(res.out, "Lost events") || strstr(res.out, "missed frees"),
+		      "%s lost events:\n%s", fixture_args, res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+
+/* Every allocation function, leaked and not leaked, at -O2 and at -O0. */
+static const struct {
+	const char *scenario;
+	const char *function;
+	uint64_t bytes;
+	uint64_t allocs;
+} allocs_cases[] = {
+	{ "malloc", "leak_malloc", 3 * 1001, 3 },
+	{ "calloc", "leak_calloc2", 1050, 1 },
+	{ "realloc", "leak_realloc", 3003 + 3004, 2 },
+	{ "reallocarray", "leak_reallocarray", 3030, 1 },
+	{ "posix_memalign", "leak_posix_memalign", 4004, 1 },
+	{ "aligned_alloc", "leak_aligned_alloc", 5120, 1 },
+	{ "memalign", "leak_memalign", 6006, 1 },
+	{ "valloc", "leak_valloc", 7007, 1 },
+	{ "none", "no_leak", 0, 0 },
+};
+
+START_TEST(test_each_function_O2)
+{
+	char args[128];
+
+	snprintf(args, sizeof(args), "allocs %s", allocs_cases[_i].scenario);
+	expect_leak(args, allocs_cases[_i].function, allocs_cases[_i].bytes, allocs_cases[_i].allocs);
+}
+END_TEST
+
+START_TEST(test_each_function_O0)
+{
+	char args[128];
+
+	snprintf(args, sizeof(args), "allocs-O0 %s", allocs_cases[_i].scenario);
+	expect_leak(args, allocs_cases[_i].function, allocs_cases[_i].bytes, allocs_cases[_i].allocs);
+}
+END_TEST
+
+START_TEST(test_pvalloc_rounds_to_pages)
+{
+	expect_leak("allocs pvalloc", "leak_pvalloc", (uint64_t)sysconf(_SC_PAGESIZE), 1);
+}
+END_TEST
+
+START_TEST(test_all_scenarios_at_once)
+{
+	struct run_result res;
+	struct report rep;
+	uint64_t b, a;
+
+	trace_fixture(&rep, &res, "allocs all");
+	for (size_t i = 0; i < sizeof(allocs_cases) / sizeof(allocs_cases[0]); i++) {
+		totals_from(&rep, allocs_cases[i].function, &b, &a);
+		ck_assert_msg(b == allocs_cases[i].bytes && a == allocs_cases[i].allocs,
+			      "%s: %" PRIu64 "/%" PRIu64 "\n%s", allocs_cases[i].function, b, a, res.out);
+	}
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_stack_innermost_is_caller)
+{
+	struct run_result res;
+	struct report rep;
+	int found = 0;
+
+	trace_fixture(&rep, &res, "leaky");
+	/* The allocator's caller first, then its callers, in order. */
+	for (int i = 0; i < rep.nsites; i++) {
+		struct site *s = &rep.sites[i];
+
+		if (s->bytes == 320 && s->allocs == 5) {
+			ck_assert_int_ge(s->nframes, 3);
+			/* GCC may name them make_node.constprop.0 and so on. */
+			ck_assert_msg(!strncmp(s->frames[0], "make_node", 9), "%s", s->frames[0]);
+			ck_assert_msg(!strncmp(s->frames[1], "build_list", 10), "%s", s->frames[1]);
+			ck_assert_msg(!strncmp(s->frames[2], "main+", 5), "%s", s->frames[2]);
+			ck_assert_msg(strstr(s->frames[0], "[leaky]"), "module: %s", s->frames[0]);
+			ck_assert_msg(strstr(s->frames[0], "(leaky.c:"), "file:line: %s", s->frames[0]);
+			found = 1;
+		}
+	}
+	ck_assert_msg(found, "no 5 x 64 site:\n%s", res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_threads)
+{
+	expect_leak("threads", "produce", 12 * 1111, 12);
+}
+END_TEST
+
+START_TEST(test_fork_parent_only)
+{
+	struct run_result res;
+	struct report rep;
+	uint64_t b, a;
+
+	trace_fixture(&rep, &res, "forks");
+	totals_from(&rep, "before_fork", &b, &a);
+	ck_assert_msg(b == 2221 && a == 1, "%s", res.out);
+	totals_from(&rep, "after_fork", &b, &a);
+	ck_assert_msg(b == 2222 && a == 1, "%s", res.out);
+	/* memleak traces the one process: the child's leak is not the parent's. */
+	ck_assert_msg(!mentions(&rep, "in_child"), "%s", res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_dlclosed_library)
+{
+	char args[512];
+
+	snprintf(args, sizeof(args), "dlopener %s/tests/fixtures/libplugin.so", test_output_dir());
+	expect_leak(args, "plugin_leak", 3333, 1);
+}
+END_TEST
+
+START_TEST(test_dlclosed_library_module)
+{
+	struct run_result res;
+	struct report rep;
+	char args[512];
+
+	snprintf(args, sizeof(args), "dlopener %s/tests/fixtures/libplugin.so", test_output_dir());
+	trace_fixture(&rep, &res, args);
+	ck_assert_msg(mentions(&rep, "plugin_leak+") && mentions(&rep, "[libplugin.so]"), "%s", res.out);
+	ck_assert_msg(mentions(&rep, "(libplugin.c:"), "no file:line:\n%s", res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_quick_exit_status_passes_through)
+{
+	struct run_result res;
+	struct report rep;
+	uint64_t b, a;
+	int status = trace_fixture(&rep, &res, "quick");
+
+	ck_assert_int_eq(status, 3);
+	totals_from(&rep, "main", &b, &a);
+	ck_assert_msg(b == 4444 && a == 1, "%s", res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_cxx_new_delete)
+{
+	struct run_result res;
+	struct report rep;
+	uint64_t b, a;
+
+	trace_fixture(&rep, &res, "cxx");
+	totals_from(&rep, "ns::make_widget()", &b, &a);
+	ck_assert_msg(b == 2 * 48 && a == 2, "%s", res.out);
+	/* delete[] and the vector's memory are gone. */
+	for (int i = 0; i < rep.nsites; i++)
+		ck_assert_msg(rep.sites[i].bytes % 5555 != 0 && rep.sites[i].bytes != 4000,
+			      "freed memory reported:\n%s", res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_static_binary)
+{
+	expect_leak("static_leaky", "make_node", 5 * 64, 5);
+}
+END_TEST
+
+START_TEST(test_attach_to_running_process)
+{
+	int in[2];
+	pid_t pid;
+	struct run_result res;
+	struct report rep;
+	uint64_t b, a;
+
+	ck_assert_int_eq(pipe(in), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		close(in[1]);
+		execl(test_path("tests/fixtures/sleeper"), "sleeper", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	/* Release the sleeper once memleak is attached, then let it exit. */
+	ck_assert_int_eq(run_sh(&res, "( sleep 2; printf xy >&%d; exec %d>&- ) & %s -T 50 -p %d",
+				in[1], in[1], memleak(), pid), 0);
+	close(in[1]);
+	waitpid(pid, NULL, 0);
+	parse_report(res.out, &rep);
+	ck_assert_msg(strstr(res.out, "Attaching to pid"), "%s\n%s", res.out, res.err);
+	totals_from(&rep, "after_attach", &b, &a);
+	ck_assert_msg(b == 5555 && a == 1, "%s\n%s", res.out, res.err);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_command_not_found)
+{
+	struct run_result res;
+
+	ck_assert_int_eq(run_sh(&res, "%s -c /nonexistent/program", memleak()), 0);
+	ck_assert_int_eq(res.status, 127);
+	ck_assert_msg(strstr(res.err, "/nonexistent/program") && strstr(res.err, "No such file"),
+		      "%s", res.err);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_bad_option_values)
+{
+	static const char *const bad[] = { "-s 0", "-T x", "-z 10 -Z 5", "-p 0", "-o -1", "5 0" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct run_result res;
+
+		ck_assert_int_eq(run_sh(&res, "%s %s", memleak(), bad[i]), 0);
+		ck_assert_msg(res.status == 2, "'%s' exited %d", bad[i], res.status);
+		ck_assert_msg(strstr(res.err, "memleak: "), "'%s': %s", bad[i], res.err);
+		run_result_free(&res);
+	}
+}
+END_TEST
+
+START_TEST(test_no_such_pid)
+{
+	struct run_result res;
+
+	ck_assert_int_eq(run_sh(&res, "%s -p 999999999", memleak()), 0);
+	ck_assert_int_ne(res.status, 0);
+	ck_assert_msg(strstr(res.err, "no process with pid"), "%s", res.err);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_object_without_allocator)
+{
+	struct run_result res;
+
+	ck_assert_int_eq(run_sh(&res, "%s -O %s/tests/fixtures/libplugin.so -c true", memleak(),
+				test_output_dir()), 0);
+	ck_assert_int_ne(res.status, 0);
+	ck_assert_msg(strstr(res.err, "defines malloc or free") && strstr(res.err, "libplugin.so"),
+		      "%s", res.err);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_size_filters)
+{
+	struct run_result res;
+	struct report rep;
+	uint64_t b, a;
+
+	/* -z 2000 -Z 3010: of the realloc scenario only 3003 and 3004 remain. */
+	ck_assert_int_eq(run_sh(&res, "%s -T 100 -z 2000 -Z 3010 -c '%s/tests/fixtures/allocs all'",
+				memleak(), test_output_dir()), 0);
+	parse_report(res.out, &rep);
+	totals_from(&rep, "leak_realloc", &b, &a);
+	ck_assert_msg(b == 3003 + 3004 && a == 2, "%s", res.out);
+	totals_from(&rep, "leak_malloc", &b, &a);
+	ck_assert_msg(b == 0, "%s", res.out);
+	totals_from(&rep, "leak_valloc", &b, &a);
+	ck_assert_msg(b == 0, "%s", res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_show_allocs_and_trace)
+{
+	struct run_result res;
+
+	ck_assert_int_eq(run_sh(&res, "%s -a -t -c '%s/tests/fixtures/quick'", memleak(),
+				test_output_dir()), 0);
+	ck_assert_msg(strstr(res.out, " size = 4444"), "-a: %s", res.out);
+	ck_assert_msg(count_substr(res.out, "size 4444") >= 1, "-t: %s", res.out);
+	ck_assert_msg(strstr(res.out, "alloc "), "-t: %s", res.out);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_combined_only)
+{
+	struct run_result res;
+	struct report rep;
+	uint64_t b, a;
+
+	ck_assert_int_eq(run_sh(&res, "%s --combined-only -T 100 -c '%s/tests/fixtures/threads'",
+				memleak(), test_output_dir()), 0);
+	parse_report(res.out, &rep);
+	totals_from(&rep, "produce", &b, &a);
+	ck_assert_msg(b == 12 * 1111 && a == 12, "%s", res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_sampling_says_so)
+{
+	struct run_result res;
+	struct report rep;
+	uint64_t b, a;
+
+	ck_assert_int_eq(run_sh(&res, "%s -s 4 -T 100 -c '%s/tests/fixtures/threads'", memleak(),
+				test_output_dir()), 0);
+	parse_report(res.out, &rep);
+	totals_from(&rep, "produce", &b, &a);
+	ck_assert_msg(strstr(res.out, "Sampled: 1 in 4"), "%s", res.out);
+	/* 12 leaked blocks, each kept with probability 1/4: never more than 12. */
+	ck_assert_msg(a <= 12 && b == a * 1111, "%s", res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+START_TEST(test_kernel_mode_sees_open_files)
+{
+	struct run_result res;
+	int fds[64], ctl[2];
+	pid_t pid;
+	char c;
+
+	/* A child opens files while memleak traces the kernel; they stay open until it ends. */
+	ck_assert_int_eq(pipe(ctl), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(ctl[1]);
+		sleep(2);
+		for (int i = 0; i < 64; i++)
+			fds[i] = open("/dev/null", O_RDONLY);
+		(void)!read(ctl[0], &c, 1);
+		_exit(fds[0] < 0);
+	}
+	close(ctl[0]);
+	ck_assert_int_eq(run_sh(&res, "%s -o 0 -T 400 3 1", memleak()), 0);
+	close(ctl[1]);
+	waitpid(pid, NULL, 0);
+	ck_assert_msg(strstr(res.out, "Attaching to kernel allocators"), "%s\n%s", res.out, res.err);
+	ck_assert_msg(strstr(res.out, "alloc_empty_file+") && strstr(res.out, "[kernel]"),
+		      "no file allocation stack:\n%.4000s\n%s", res.out, res.err);
+	run_result_free(&res);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("memleak");
+	TCase *tc = tcase_create("process");
+	TCase *tk = tcase_create("kernel");
+	TCase *tu = tcase_create("usage");
+	int n = (int)(sizeof(allocs_cases) / sizeof(allocs_cases[0]));
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_each_function_O2, 0, n);
+	tcase_add_loop_test(tc, test_each_function_O0, 0, n);
+	tcase_add_test(tc, test_pvalloc_rounds_to_pages);
+	tcase_add_test(tc, test_all_scenarios_at_once);
+	tcase_add_test(tc, test_stack_innermost_is_caller);
+	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_fork_parent_only);
+	tcase_add_test(tc, test_dlclosed_library);
+	tcase_add_test(tc, test_dlclosed_library_module);
+	tcase_add_test(tc, test_quick_exit_status_passes_through);
+	tcase_add_test(tc, test_cxx_new_delete);
+	tcase_add_test(tc, test_static_binary);
+	tcase_add_test(tc, test_attach_to_running_process);
+	tcase_add_test(tc, test_size_filters);
+	tcase_add_test(tc, test_show_allocs_and_trace);
+	tcase_add_test(tc, test_combined_only);
+	tcase_add_test(tc, test_sampling_says_so);
+	suite_add_tcase(s, tc);
+
+	tcase_set_timeout(tk, 60);
+	tcase_add_test(tk, test_kernel_mode_sees_open_files);
+	suite_add_tcase(s, tk);
+
+	tcase_add_test(tu, test_command_not_found);
+	tcase_add_test(tu, test_bad_option_values);
+	tcase_add_test(tu, test_no_such_pid);
+	tcase_add_test(tu, test_object_without_allocator);
+	suite_add_tcase(s, tu);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

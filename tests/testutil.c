@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "tests/testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+static int buf_read(struct buf *b, int fd)
+{
+	char chunk[8192];
+	ssize_t n = read(fd, chunk, sizeof(chunk));
+	char *p;
+
+	if (n <= 0)
+		return (int)n;
+	p = realloc(b->data, b->len + n + 1);
+	if (!p)
+		return -1;
+	memcpy(p + b->len, chunk, n);
+	b->data = p;
+	b->len += n;
+	b->data[b->len] = '\0';
+	return (int)n;
+}
+
+int run_argv(struct run_result *r, char *const argv[])
+{
+	int out[2], err[2], status;
+	struct buf bo = { 0 }, be = { 0 };
+	struct pollfd pfd[2];
+	int open_fds = 2;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	pfd[0] = (struct pollfd){ .fd = out[0], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = err[0], .events = POLLIN };
+	while (open_fds > 0) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (buf_read(i == 0 ? &bo : &be, pfd[i].fd) <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	r->out = bo.data ? bo.data : strdup("");
+	r->err = be.data ? be.data : strdup("");
+	return 0;
+}
+
+int run_sh(struct run_result *r, const char *fmt, ...)
+{
+	char *cmd = NULL;
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	if (err < 0)
+		return -ENOMEM;
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	err = run_argv(r, argv);
+	free(cmd);
+	return err;
+}
+
+void run_result_free(struct run_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+const char *test_output_dir(void)
+{
+	const char *d = getenv("MEMLEAK_OUTPUT");
+
+	return d && *d ? d : ".output";
+}
+
+const char *test_path(const char *rel)
+{
+	static char slots[8][4096];
+	static int next;
+	char *p = slots[next++ % 8];
+
+	snprintf(p, sizeof(slots[0]), "%s/%s", test_output_dir(), rel);
+	return p;
+}
+
+int count_substr(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	int count = 0;
+
+	if (!hay || !n)
+		return 0;
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + n, needle))
+		count++;
+	return count;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Helpers shared by the tests: running programs and reading their output. */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <stddef.h>
+
+struct run_result {
+	int status;	/* exit code, or 128+signal */
+	char *out;	/* everything written to stdout, NUL-terminated */
+	char *err;	/* everything written to stderr, NUL-terminated */
+};
+
+/* Runs argv[0] (PATH lookup) with argv, capturing output. Returns 0 or -errno. */
+int run_argv(struct run_result *r, char *const argv[]);
+/* Runs a shell command line with /bin/sh -c. */
+int run_sh(struct run_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void run_result_free(struct run_result *r);
+
+/* The build output directory ($MEMLEAK_OUTPUT, default ".output"). */
+const char *test_output_dir(void);
+/* Path of a built file under the output directory, in a static buffer per call slot. */
+const char *test_path(const char *rel);
+
+/* Number of non-overlapping occurrences of needle in hay. */
+int count_substr(const char *hay, const char *needle);
+
+#endif /* TESTUTIL_H */
