@@ -56,6 +56,18 @@ int suppressions__add_defaults(struct suppressions *s);
 struct suppression_rule *suppressions__match(const struct suppressions *s,
 					     const struct leak_site *site);
 
+/*
+ * Whether a module belongs to the system (C runtime, system library directories, the
+ * kernel) rather than to the program under test. NULL (unknown) counts as system.
+ */
+int suppressions_is_system_module(const char *module);
+
+/*
+ * Length of a function name without the suffix compilers give clones (".constprop.0",
+ * ".isra.0", ".part.0", ".cold"), which comes and goes with optimization settings.
+ */
+size_t suppressions_stable_len(const char *function);
+
 size_t suppressions__count(const struct suppressions *s);
 struct suppression_rule *suppressions__rule(const struct suppressions *s, size_t i);
 

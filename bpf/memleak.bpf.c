@@ -14,6 +14,7 @@
 #include "memleak.h"
 
 #define EBUSY 16
+#define SIGSTOP 19
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -81,6 +82,17 @@ struct {
 	__type(value, __u8);
 	__uint(max_entries, 1 << 16);
 } traced SEC(".maps");
+
+/* Processes waiting in hold_at_start: lets every other syscall exit return at once. */
+__u64 holds_pending = 0;
+
+/* New processes to hold before their first instruction, until their probes are attached. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 1 << 12);
+} hold_at_start SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -420,6 +432,8 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 	c->arg = arg;
 	c->sp = sp;
 	c->fn = fn;
+	if (d > 0)
+		count(CNT_NESTED);
 	c->record = d == 0 && (fn == FN_REALLOC || fn == FN_REALLOCARRAY || fn == FN_MREMAP ||
 			       size_wanted(size));
 	ts->depth = d + 1;
@@ -672,9 +686,38 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	/* Threads share their process's tgid: only new processes matter. */
 	if (ptgid == ctgid || !is_traced(ptgid))
 		return 0;
-	if (follow_children)
+	if (follow_children) {
 		bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
+		if (!bpf_map_update_elem(&hold_at_start, &ctgid, &one, BPF_NOEXIST))
+			__sync_fetch_and_add(&holds_pending, 1);
+	}
 	emit_proc(EV_FORK, ctgid, ptgid, 0);
+	return 0;
+}
+
+/*
+ * A new process returns from fork through the syscall exit path, in its own context,
+ * before its first user instruction. A process forked by a traced one stops itself there
+ * until user space has put its probes in place and continues it. Probes are per process:
+ * inheriting them would also give each thread an event, whose teardown at thread exit
+ * can take the process's probes with it.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid;
+	__u32 tid, tgid;
+
+	if (!holds_pending)
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	tid = (__u32)pid_tgid;
+	tgid = pid_tgid >> 32;
+	if (tid != tgid || bpf_map_delete_elem(&hold_at_start, &tgid))
+		return 0;
+	__sync_fetch_and_add(&holds_pending, -1);
+	bpf_send_signal(SIGSTOP);
+	emit_proc(EV_HELD, tgid, 0, 0);
 	return 0;
 }
 

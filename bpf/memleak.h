@@ -91,6 +91,7 @@ enum memleak_counter {
 	CNT_COMBINED_FULL,	/* combined map full */
 	CNT_SCRATCH_FULL,	/* per-thread state map full */
 	CNT_VMA_MISSES,		/* frames whose mapping could not be read */
+	CNT_NESTED,		/* calls made inside another allocator call: not recorded */
 	CNT__COUNT,
 };
 
@@ -102,6 +103,7 @@ enum memleak_event_type {
 	EV_FORK,	/* a traced process created a child process */
 	EV_MODULE_LOAD,	/* dlopen returned: path and load bias of the library */
 	EV_MODULE_UNLOAD,	/* dlclose called: path and load bias of the library */
+	EV_HELD,	/* a new traced process is about to stop before its first instruction */
 };
 
 /* Kernel allocation kinds, stored in block_info.fn in kernel mode. */

@@ -2,6 +2,7 @@
 #include "runner/gate.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,7 @@ static int judge_exit(struct gate *g, struct traced_proc *p, int exit_code)
 
 	p->done = 1;
 	tracer__remove_process(g->tracer, p->pid);
+	tracer__detach_process(g->tracer, p->pid);
 	if (!c) {
 		fprintf(stderr, "memleak-run: cannot read the blocks of pid %d: %s\n", p->pid,
 			strerror(errno));
@@ -180,6 +182,9 @@ static int on_event(void *ctx, const struct memleak_event *e)
 	struct traced_proc *p = find_proc(g, (pid_t)e->tgid), *parent;
 	char *comm;
 
+	if (g->opts.verbose > 1)
+		fprintf(stderr, "memleak-run: event %u tgid %u tid %u ppid %u\n", e->type, e->tgid,
+			e->tid, e->ppid);
 	switch (e->type) {
 	case EV_FORK:
 		parent = find_proc(g, (pid_t)e->ppid);
@@ -191,6 +196,15 @@ static int on_event(void *ctx, const struct memleak_event *e)
 		free(comm);
 		if (!p)
 			g->error = -ENOMEM;
+		break;
+	case EV_HELD:
+		/*
+		 * A new process stopped itself before its first instruction: its probes go in,
+		 * then it continues. If they cannot, it still continues, and the failure is said.
+		 */
+		if (p && tracer__attach_child(g->tracer, p->pid) && !g->error)
+			fprintf(stderr, "memleak-run: pid %d is not traced\n", p->pid);
+		kill((pid_t)e->tgid, SIGCONT);
 		break;
 	case EV_EXEC:
 		if (!p)

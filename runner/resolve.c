@@ -106,16 +106,23 @@ int resolver__add_file(struct resolver *r, const char *path)
 
 int resolver__add_process_file(struct resolver *r, pid_t pid, const char *path)
 {
-	char full[4400];
+	char full[4400], *real;
+	struct stat st;
+	int err;
 
 	if (!path[0])
 		return -ENOENT;
 	/* As the process sees it: its root for absolute paths, its directory for others. */
 	snprintf(full, sizeof(full), "/proc/%d/%s%s%s", pid, path[0] == '/' ? "root" : "cwd",
 		 path[0] == '/' ? "" : "/", path);
-	if (!resolver__add_file(r, full))
-		return 0;
-	return resolver__add_file(r, path);
+	if (stat(full, &st))
+		return resolver__add_file(r, path);
+	/* Reports name it as the process knew it, made absolute. */
+	real = path[0] == '/' ? NULL : realpath(full, NULL);
+	err = remember(r, kernel_dev(major(st.st_dev), minor(st.st_dev)), st.st_ino, full,
+		       real ? real : path);
+	free(real);
+	return err;
 }
 
 int resolver__add_maps(struct resolver *r, pid_t pid)

@@ -22,6 +22,20 @@
 /* A uprobe event created in tracefs, removed again when the tracer is freed. */
 struct uprobe_event {
 	char name[32];
+	long id;			/* tracepoint id */
+	struct bpf_program *prog;
+};
+
+/*
+ * The perf events that put the probes in one process. The BPF programs are attached once,
+ * to the first process's events: the kernel runs them for every event of the same probe,
+ * so later processes only need their events (each one's process filter).
+ */
+struct proc_links {
+	pid_t pid;
+	size_t n;
+	struct bpf_link **links;	/* the first process */
+	int *fds;			/* the others */
 };
 
 struct tracer {
@@ -32,6 +46,9 @@ struct tracer {
 	size_t nlinks;
 	struct uprobe_event *uevents;
 	size_t nuevents;
+	struct proc_links *procs;
+	size_t nprocs;
+	int progs_attached;		/* the BPF programs are on the probe events */
 	char tracefs[64];
 	char group[32];
 };
@@ -150,27 +167,13 @@ static int read_event_id(struct tracer *t, const char *name, long *id)
 	return ok ? 0 : -EINVAL;
 }
 
-/*
- * A uprobe (or uretprobe) for one process, made through tracefs and a per-task perf
- * event. The perf event carries the process filter: the breakpoint is only installed in
- * that process's memory, so other processes that map the same library pay nothing.
- * With `inherit` the processes it creates inherit the event, and with it the probes.
- */
-static int attach_uprobe(struct tracer *t, struct bpf_program *prog, int retprobe, pid_t pid,
-			 const char *path, uint64_t offset)
+/* A uprobe or uretprobe event in tracefs, for every process to attach to. */
+static int create_uprobe_event(struct tracer *t, struct bpf_program *prog, int retprobe,
+			       const char *path, uint64_t offset)
 {
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_TRACEPOINT,
-		.size = sizeof(attr),
-		.sample_period = 1,
-		.wakeup_events = 1,
-		.inherit = t->opts.follow_children ? 1 : 0,
-	};
 	struct uprobe_event *ue;
-	struct bpf_link *link;
 	char line[4352];
-	long id;
-	int pfd, err;
+	int err;
 
 	if (strpbrk(path, " \t\n")) {
 		fprintf(stderr, "memleak: cannot probe %s: white space in the path\n", path);
@@ -182,6 +185,7 @@ static int attach_uprobe(struct tracer *t, struct bpf_program *prog, int retprob
 	t->uevents = ue;
 	ue = &t->uevents[t->nuevents];
 	snprintf(ue->name, sizeof(ue->name), "%c%zu", retprobe ? 'r' : 'p', t->nuevents);
+	ue->prog = prog;
 	snprintf(line, sizeof(line), "%c:%s/%s %s:0x%llx\n", retprobe ? 'r' : 'p', t->group, ue->name,
 		 path, (unsigned long long)offset);
 	err = write_uprobe_events(t, line);
@@ -191,25 +195,83 @@ static int attach_uprobe(struct tracer *t, struct bpf_program *prog, int retprob
 		return err;
 	}
 	t->nuevents++;
-	err = read_event_id(t, ue->name, &id);
-	if (err)
-		return err;
-	attr.config = (uint64_t)id;
-	pfd = (int)syscall(__NR_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
-	if (pfd < 0) {
-		err = -errno;
-		fprintf(stderr, "memleak: cannot open probe on %s:0x%llx for pid %d: %s\n", path,
-			(unsigned long long)offset, pid, strerror(-err));
-		return err;
+	return read_event_id(t, ue->name, &ue->id);
+}
+
+/*
+ * Every probe, for one process, through a per-task perf event on each tracefs event.
+ * The perf event carries the process filter: the breakpoint is only installed in that
+ * process's memory (all its threads share it), so other processes that map the same
+ * library pay nothing.
+ */
+static int open_probes(struct tracer *t, pid_t pid)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.sample_period = 1,
+		.wakeup_events = 1,
+	};
+	struct proc_links *pl;
+	int first = t->nprocs == 0 && !t->progs_attached, err = 0;
+
+	pl = realloc(t->procs, (t->nprocs + 1) * sizeof(*pl));
+	if (!pl)
+		return -ENOMEM;
+	t->procs = pl;
+	pl = &t->procs[t->nprocs++];
+	memset(pl, 0, sizeof(*pl));
+	pl->pid = pid;
+	if (first)
+		pl->links = calloc(t->nuevents ? t->nuevents : 1, sizeof(*pl->links));
+	else
+		pl->fds = calloc(t->nuevents ? t->nuevents : 1, sizeof(*pl->fds));
+	if (!pl->links && !pl->fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nuevents && !err; i++) {
+		struct bpf_link *link;
+		int pfd;
+
+		attr.config = (uint64_t)t->uevents[i].id;
+		pfd = (int)syscall(__NR_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+		if (pfd < 0) {
+			err = -errno;
+			fprintf(stderr, "memleak: cannot open probe %s for pid %d: %s\n",
+				t->uevents[i].name, pid, strerror(-err));
+			break;
+		}
+		if (!first) {
+			pl->fds[pl->n++] = pfd;
+			continue;
+		}
+		link = bpf_program__attach_perf_event(t->uevents[i].prog, pfd);
+		if (!link) {
+			err = -errno;
+			close(pfd);
+			fprintf(stderr, "memleak: cannot attach %s: %s\n",
+				bpf_program__name(t->uevents[i].prog), strerror(-err));
+			break;
+		}
+		pl->links[pl->n++] = link;
 	}
-	link = bpf_program__attach_perf_event(prog, pfd);
-	if (!link) {
-		err = -errno;
-		close(pfd);
-		fprintf(stderr, "memleak: cannot attach %s: %s\n", bpf_program__name(prog), strerror(-err));
-		return err;
+	if (first && !err)
+		t->progs_attached = 1;
+	return err;
+}
+
+static void close_probes(struct proc_links *pl)
+{
+	for (size_t k = 0; k < pl->n; k++) {
+		if (pl->links)
+			bpf_link__destroy(pl->links[k]);
+		else
+			close(pl->fds[k]);
 	}
-	return add_link(t, link);
+	pl->n = 0;
+	free(pl->links);
+	free(pl->fds);
+	pl->links = NULL;
+	pl->fds = NULL;
 }
 
 static int event_cb(void *ctx, void *data, size_t size)
@@ -248,6 +310,7 @@ static void select_programs(struct tracer *t)
 		bpf_program__set_autoload(kmem[i], k && !t->opts.percpu);
 	for (size_t i = 0; i < sizeof(percpu) / sizeof(percpu[0]); i++)
 		bpf_program__set_autoload(percpu[i], k && t->opts.percpu);
+	bpf_program__set_autoload(s->progs.on_sys_exit, !k && t->opts.follow_children);
 }
 
 struct tracer *tracer__new(const struct tracer_opts *opts)
@@ -312,6 +375,14 @@ cleanup:
 	return t;
 }
 
+static void destroy_all_links(struct tracer *t)
+{
+	for (size_t i = 0; i < t->nprocs; i++)
+		close_probes(&t->procs[i]);
+	for (size_t i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+}
+
 static void remove_uprobe_events(struct tracer *t)
 {
 	char line[128];
@@ -334,7 +405,7 @@ static int hand_off_teardown(struct tracer *t)
 	int devnull;
 	pid_t pid;
 
-	if (!t->nlinks)
+	if (!t->nlinks && !t->nprocs)
 		return 0;
 	pid = fork();
 	if (pid < 0)
@@ -348,8 +419,7 @@ static int hand_off_teardown(struct tracer *t)
 		dup2(devnull, 1);
 		dup2(devnull, 2);
 	}
-	for (size_t i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
+	destroy_all_links(t);
 	remove_uprobe_events(t);
 	_exit(0);
 }
@@ -359,14 +429,14 @@ void tracer__free(struct tracer *t)
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
+	/* After a hand-off, these destroys only drop references. */
 	if (hand_off_teardown(t)) {
-		for (size_t i = 0; i < t->nlinks; i++)
-			bpf_link__destroy(t->links[i]);	/* only references now */
+		destroy_all_links(t);
 	} else {
-		for (size_t i = 0; i < t->nlinks; i++)
-			bpf_link__destroy(t->links[i]);
+		destroy_all_links(t);
 		remove_uprobe_events(t);
 	}
+	free(t->procs);
 	free(t->links);
 	free(t->uevents);
 	memleak_bpf__destroy(t->skel);
@@ -414,12 +484,15 @@ static struct bpf_program *return_prog(struct memleak_bpf *s, enum memleak_fn fn
 static int attach_lifecycle(struct tracer *t)
 {
 	struct bpf_program *progs[] = { t->skel->progs.on_fork, t->skel->progs.on_exec,
-					t->skel->progs.on_exit };
+					t->skel->progs.on_exit, t->skel->progs.on_sys_exit };
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		struct bpf_link *link = bpf_program__attach(progs[i]);
+		struct bpf_link *link;
 		int err;
 
+		if (!bpf_program__autoload(progs[i]))
+			continue;
+		link = bpf_program__attach(progs[i]);
 		if (!link) {
 			err = -errno;
 			fprintf(stderr, "memleak: cannot attach %s: %s\n", bpf_program__name(progs[i]),
@@ -449,7 +522,7 @@ int tracer__attach_process(struct tracer *t, pid_t pid, const struct allocator *
 			return err;
 	}
 	/* Return probes first: an entry without its return would leave state behind. */
-	for (int ret = 1; ret >= 0; ret--) {
+	for (int ret = 1; ret >= 0 && !t->nprocs; ret--) {
 		for (size_t i = 0; i < alloc->nsites; i++) {
 			const struct probe_site *s = &alloc->sites[i];
 			struct bpf_program *prog = ret ? return_prog(t->skel, s->fn) :
@@ -457,7 +530,7 @@ int tracer__attach_process(struct tracer *t, pid_t pid, const struct allocator *
 
 			if (!prog)
 				continue;
-			err = attach_uprobe(t, prog, ret, pid, s->path, s->offset);
+			err = create_uprobe_event(t, prog, ret, s->path, s->offset);
 			if (err)
 				return err;
 			if (t->opts.verbose)
@@ -465,7 +538,32 @@ int tracer__attach_process(struct tracer *t, pid_t pid, const struct allocator *
 					allocator_fn_name(s->fn), s->path, (unsigned long long)s->offset);
 		}
 	}
+	err = open_probes(t, pid);
+	if (err)
+		return err;
 	return tracer__add_process(t, pid);
+}
+
+int tracer__attach_child(struct tracer *t, pid_t pid)
+{
+	return open_probes(t, pid);
+}
+
+void tracer__detach_process(struct tracer *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->nprocs; i++) {
+		struct proc_links *pl = &t->procs[i];
+
+		/*
+		 * The process is gone: these closes drop its filters, no grace periods. The
+		 * first process's events carry the BPF programs: they stay until the end.
+		 */
+		if (pl->pid != pid || pl->links)
+			continue;
+		close_probes(pl);
+		t->procs[i] = t->procs[--t->nprocs];
+		return;
+	}
 }
 
 int tracer__attach_kernel(struct tracer *t)
@@ -555,6 +653,9 @@ int tracer__lost(struct tracer *t, struct lost_counts *out)
 	out->nest_overflow = sums[CNT_NEST_OVERFLOW] + sums[CNT_SCRATCH_FULL];
 	out->unmatched_returns = sums[CNT_UNMATCHED_RETURNS];
 	out->missed_frees = sums[CNT_MISSED_FREES];
+	if (t->opts.verbose)
+		fprintf(stderr, "memleak: nested calls %llu, frames outside mappings %llu\n",
+			(unsigned long long)sums[CNT_NESTED], (unsigned long long)sums[CNT_VMA_MISSES]);
 	out->ringbuf_drops = sums[CNT_RINGBUF_DROPS] + sums[CNT_COMBINED_FULL];
 	bpf_object__for_each_program(prog, t->skel->obj) {
 		struct bpf_prog_info info = { 0 };
@@ -562,8 +663,12 @@ int tracer__lost(struct tracer *t, struct lost_counts *out)
 
 		if (bpf_program__fd(prog) < 0)
 			continue;
-		if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) {
 			out->recursion_misses += info.recursion_misses;
+			if (t->opts.verbose > 2)
+				fprintf(stderr, "memleak: %s ran %llu times\n", bpf_program__name(prog),
+					(unsigned long long)info.run_cnt);
+		}
 	}
 	return 0;
 }

@@ -40,11 +40,16 @@ struct tracer *tracer__new(const struct tracer_opts *opts);
 void tracer__free(struct tracer *t);
 
 /*
- * Puts the probes on every function of `alloc`, for process `pid` (and, when following
- * children, for the processes it creates). The process may be held before exec: probes
- * are inode-based and reach the program's image when it is mapped.
+ * Puts the probes on every function of `alloc`, for process `pid`. The process may be
+ * held before exec: probes are inode-based and reach the program's image when it is
+ * mapped. With follow_children, processes it creates are held at their start (EV_HELD)
+ * until tracer__attach_child has put the same probes in them.
  */
 int tracer__attach_process(struct tracer *t, pid_t pid, const struct allocator *alloc);
+/* The probes of tracer__attach_process, for a process created by a traced one. */
+int tracer__attach_child(struct tracer *t, pid_t pid);
+/* Removes a process's probes once it has exited. */
+void tracer__detach_process(struct tracer *t, pid_t pid);
 /* Attaches the kernel allocation tracepoints. */
 int tracer__attach_kernel(struct tracer *t);
 /* Marks a process as traced: its fork/exec/exit events are delivered. */

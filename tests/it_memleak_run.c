@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * memleak-run against real programs: verdicts, exit statuses, suppressions, budgets,
+ * children, reports.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+
+static char tmpdir[256];
+
+static void make_tmpdir(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tests/tmp-run-XXXXXX", test_output_dir());
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	chmod(tmpdir, 0777);
+}
+
+static void remove_tmpdir(void)
+{
+	struct run_result r;
+
+	run_sh(&r, "rm -rf '%s'", tmpdir);
+	run_result_free(&r);
+}
+
+static const char *fixture(const char *name)
+{
+	return test_path(name);
+}
+
+/* Runs memleak-run with OPTIONS -- COMMAND through the shell. */
+static void gate(struct run_result *r, const char *options, const char *command)
+{
+	ck_assert_int_eq(run_sh(r, "%s %s -- %s", test_path("memleak-run"), options, command), 0);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(test_leaky_program_fails_with_23)
+{
+	struct run_result r;
+	char junit[512], cmd[1024];
+	struct run_result x;
+
+	make_tmpdir();
+	snprintf(junit, sizeof(junit), "%s/leaks.xml", tmpdir);
+	snprintf(cmd, sizeof(cmd), "--junit %s", junit);
+	gate(&r, cmd, fixture("tests/fixtures/leaky"));
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	/* The summary names both leak sites with their stacks; stdout is the program's. */
+	ck_assert_msg(strstr(r.err, "make_node") && strstr(r.err, "build_list") &&
+		      strstr(r.err, "read_config"), "%s", r.err);
+	ck_assert_str_eq(r.out, "");
+	/* The JUnit report is valid and names every site with its stack. */
+	ck_assert_int_eq(run_sh(&x, "xmllint --noout --schema tests/data/junit.xsd %s", junit), 0);
+	ck_assert_msg(x.status == 0, "%s", x.err);
+	run_result_free(&x);
+	ck_assert_int_eq(run_sh(&x, "cat %s", junit), 0);
+	ck_assert_msg(count_substr(x.out, "<failure") >= 2, "%s", x.out);
+	ck_assert_msg(strstr(x.out, "make_node") && strstr(x.out, "read_config") &&
+		      strstr(x.out, "leaky.c"), "%s", x.out);
+	run_result_free(&x);
+	run_result_free(&r);
+	remove_tmpdir();
+}
+END_TEST
+
+START_TEST(test_clean_program_passes)
+{
+	struct run_result r;
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s none", fixture("tests/fixtures/allocs"));
+	gate(&r, "", cmd);
+	ck_assert_msg(r.status == 0, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+/* The program's own failure passes through unchanged, leaks or not. */
+START_TEST(test_exit_status_passes_through)
+{
+	static const struct {
+		const char *args;
+		int status;
+	} cases[] = {
+		{ "exit 3", 3 }, { "exit 77", 77 }, { "exit 1", 1 }, { "signal 15", 128 + 15 },
+		{ "signal 6", 128 + 6 },
+	};
+	struct run_result r;
+	char cmd[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s", fixture("tests/fixtures/exit_with"), cases[i].args);
+		gate(&r, "", cmd);
+		ck_assert_msg(r.status == cases[i].status, "%s: exit %d\n%s", cases[i].args, r.status,
+			      r.err);
+		run_result_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_error_exitcode_option)
+{
+	struct run_result r;
+
+	gate(&r, "--error-exitcode 42", fixture("tests/fixtures/leaky"));
+	ck_assert_msg(r.status == 42, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_cannot_execute)
+{
+	struct run_result r;
+
+	gate(&r, "", "/nonexistent/test-program");
+	ck_assert_int_eq(r.status, 127);
+	ck_assert_msg(strstr(r.err, "/nonexistent/test-program"), "%s", r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_lsan_suppressions)
+{
+	struct run_result r;
+	char supp[512], opts[600];
+
+	make_tmpdir();
+	snprintf(supp, sizeof(supp), "%s/lsan.supp", tmpdir);
+	write_file(supp, "# LeakSanitizer suppressions\nleak:make_node\nleak:read_config\n");
+	snprintf(opts, sizeof(opts), "--suppressions %s", supp);
+	gate(&r, opts, fixture("tests/fixtures/leaky"));
+	ck_assert_msg(r.status == 0, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+	/* Half the file: the other site still fails. */
+	write_file(supp, "leak:make_node\n");
+	gate(&r, opts, fixture("tests/fixtures/leaky"));
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "read_config"), "%s", r.err);
+	run_result_free(&r);
+	remove_tmpdir();
+}
+END_TEST
+
+START_TEST(test_valgrind_suppressions)
+{
+	struct run_result r;
+	char supp[512], opts[600];
+
+	make_tmpdir();
+	snprintf(supp, sizeof(supp), "%s/vg.supp", tmpdir);
+	write_file(supp,
+		   "{\n   list nodes\n   Memcheck:Leak\n   match-leak-kinds: definite\n"
+		   "   fun:malloc\n   fun:make_node\n   ...\n   fun:main\n}\n"
+		   "{\n   config\n   Memcheck:Leak\n   fun:calloc\n   fun:read_config\n}\n");
+	snprintf(opts, sizeof(opts), "--suppressions %s", supp);
+	gate(&r, opts, fixture("tests/fixtures/leaky"));
+	ck_assert_msg(r.status == 0, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+	remove_tmpdir();
+}
+END_TEST
+
+START_TEST(test_malformed_suppressions_before_running)
+{
+	struct run_result r;
+	char supp[512], opts[600], marker[512], cmd[1200];
+
+	make_tmpdir();
+	snprintf(supp, sizeof(supp), "%s/bad.supp", tmpdir);
+	snprintf(marker, sizeof(marker), "%s/ran", tmpdir);
+	write_file(supp, "{\n   unterminated\n   Memcheck:Leak\n   fun:malloc\n");
+	snprintf(opts, sizeof(opts), "--suppressions %s", supp);
+	snprintf(cmd, sizeof(cmd), "touch %s", marker);
+	gate(&r, opts, cmd);
+	ck_assert_msg(r.status == 2, "exit %d\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "bad.supp:"), "no file:line in: %s", r.err);
+	ck_assert_msg(access(marker, F_OK) != 0, "the program ran");
+	run_result_free(&r);
+	remove_tmpdir();
+}
+END_TEST
+
+START_TEST(test_run_budgets)
+{
+	struct run_result r;
+
+	/* leaky leaks 5 x 64 + 4096 = 4416 bytes in 6 allocations. */
+	gate(&r, "--max-leaked-bytes 4416 --max-leaked-allocs 6", fixture("tests/fixtures/leaky"));
+	ck_assert_msg(r.status == 0, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+	gate(&r, "--max-leaked-bytes 4415 --max-leaked-allocs 6", fixture("tests/fixtures/leaky"));
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+	gate(&r, "--max-leaked-bytes 4416 --max-leaked-allocs 5", fixture("tests/fixtures/leaky"));
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_gen_suppressions_baseline)
+{
+	struct run_result r;
+	char supp[512], opts[600];
+
+	make_tmpdir();
+	snprintf(supp, sizeof(supp), "%s/baseline.supp", tmpdir);
+	snprintf(opts, sizeof(opts), "--gen-suppressions %s", supp);
+	gate(&r, opts, fixture("tests/fixtures/leaky"));
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+	/* Today's leaks are accepted by the baseline... */
+	snprintf(opts, sizeof(opts), "--suppressions %s", supp);
+	gate(&r, opts, fixture("tests/fixtures/leaky"));
+	ck_assert_msg(r.status == 0, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+	/* ...growth is not: the threads fixture's leak is a new site. */
+	gate(&r, opts, fixture("tests/fixtures/threads"));
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+	remove_tmpdir();
+}
+END_TEST
+
+START_TEST(test_children_judged_separately)
+{
+	struct run_result r;
+	char json[512], opts[600], cmd[512];
+	struct run_result x;
+
+	make_tmpdir();
+	snprintf(json, sizeof(json), "%s/run.json", tmpdir);
+	snprintf(opts, sizeof(opts), "--json %s", json);
+	snprintf(cmd, sizeof(cmd), "%s", fixture("tests/fixtures/forks"));
+	gate(&r, opts, cmd);
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	ck_assert_int_eq(run_sh(&x, "cat %s", json), 0);
+	/* Two processes; the child's own leak is there, the inherited block is not its. */
+	ck_assert_msg(strstr(x.out, "in_child") && strstr(x.out, "before_fork") &&
+		      strstr(x.out, "after_fork"), "%s", x.out);
+	ck_assert_msg(count_substr(x.out, "before_fork") == count_substr(x.out, "after_fork"),
+		      "the inherited block was charged twice:\n%s", x.out);
+	run_result_free(&x);
+	run_result_free(&r);
+	remove_tmpdir();
+}
+END_TEST
+
+START_TEST(test_exec_drops_old_image)
+{
+	struct run_result r;
+	char cmd[1024];
+
+	/* The child leaks 2223 before exec; after exec `allocs malloc` leaks 3 x 1001. */
+	snprintf(cmd, sizeof(cmd), "%s exec %s", fixture("tests/fixtures/forks"),
+		 fixture("tests/fixtures/allocs"));
+	gate(&r, "", cmd);
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "leak_malloc"), "exec'd program not judged:\n%s", r.err);
+	ck_assert_msg(!strstr(r.err, "in_child"), "old image charged:\n%s", r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_no_follow)
+{
+	struct run_result r;
+
+	gate(&r, "--no-follow", fixture("tests/fixtures/forks"));
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	ck_assert_msg(!strstr(r.err, "in_child"), "%s", r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_default_suppressions)
+{
+	static const char *const modes[] = { "stdio", "thread", "locale" };
+	struct run_result r;
+	char cmd[1024];
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s", fixture("tests/fixtures/runtime"), modes[i]);
+		gate(&r, "", cmd);
+		ck_assert_msg(r.status == 0, "%s: exit %d\n%s", modes[i], r.status, r.err);
+		run_result_free(&r);
+	}
+	snprintf(cmd, sizeof(cmd), "%s dlopen %s", fixture("tests/fixtures/runtime"),
+		 fixture("tests/fixtures/libplugin.so"));
+	gate(&r, "", cmd);
+	ck_assert_msg(r.status == 0, "dlopen: exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+	/* The runtime's allocations are real: without the defaults they are reported. */
+	snprintf(cmd, sizeof(cmd), "%s stdio thread", fixture("tests/fixtures/runtime"));
+	gate(&r, "--no-default-suppressions", cmd);
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+	/* And they never hide the program's own leak. */
+	snprintf(cmd, sizeof(cmd), "%s stdio thread locale leak", fixture("tests/fixtures/runtime"));
+	gate(&r, "", cmd);
+	ck_assert_msg(r.status == 23 && strstr(r.err, "own_leak"), "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_stdio_and_environment_untouched)
+{
+	struct run_result r;
+
+	char *gate_path = realpath(test_path("memleak-run"), NULL);
+	char *prog = realpath(fixture("tests/fixtures/exit_with"), NULL);
+
+	ck_assert_ptr_nonnull(gate_path);
+	ck_assert_ptr_nonnull(prog);
+	/* From another directory, with input on stdin and its own arguments. */
+	ck_assert_int_eq(run_sh(&r, "cd /tmp && printf 'abc\\ndef\\n' | %s -- %s echo 1 2",
+				gate_path, prog), 0);
+	free(gate_path);
+	free(prog);
+	/* exit_with leaks 7272 bytes: the gate fails it, but stdout is the program's alone. */
+	ck_assert_msg(r.status == 23, "exit %d\n%s", r.status, r.err);
+	ck_assert_str_eq(r.out, "abc\ndef\n");
+	ck_assert_msg(strstr(r.err, "exit_with: 3 arguments"), "%s", r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_timeout)
+{
+	struct run_result r;
+
+	gate(&r, "--timeout 1", "sleep 30");
+	ck_assert_msg(r.status == 124, "exit %d\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "timeout"), "%s", r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_sudo_user)
+{
+	struct run_result r, x;
+	char junit[512], cmd[1024];
+	struct stat st;
+
+	make_tmpdir();
+	snprintf(junit, sizeof(junit), "%s/user.xml", tmpdir);
+	snprintf(cmd, sizeof(cmd), "SUDO_UID=65534 SUDO_GID=65534 %s --junit %s -- sh -c 'id -u'",
+		 test_path("memleak-run"), junit);
+	ck_assert_int_eq(run_sh(&r, "%s", cmd), 0);
+	ck_assert_msg(!strcmp(r.out, "65534\n"), "ran as %s\n%s", r.out, r.err);
+	ck_assert_int_eq(stat(junit, &st), 0);
+	ck_assert_int_eq(st.st_uid, 65534);
+	run_result_free(&r);
+	(void)x;
+	remove_tmpdir();
+}
+END_TEST
+
+/*
+ * Only the traced tree pays: a breakpoint is an int3 byte in the process's copy of the
+ * code. The traced process has it at malloc; a process outside the tree does not.
+ */
+static int byte_at_malloc(pid_t pid)
+{
+	char maps[64], line[512], mem[64];
+	unsigned long start, off, malloc_off = 0;
+	unsigned char byte = 0;
+	struct run_result r;
+	FILE *f;
+	int fd;
+
+	ck_assert_int_eq(run_sh(&r, "nm -D /lib/x86_64-linux-gnu/libc.so.6 | awk '$3 ~ /^malloc@@/ {print $1}'"), 0);
+	malloc_off = strtoul(r.out, NULL, 16);
+	run_result_free(&r);
+	ck_assert_uint_ne(malloc_off, 0);
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	f = fopen(maps, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		char perms[8];
+
+		if (!strstr(line, "/libc.so.6") || sscanf(line, "%lx-%*x %7s %lx", &start, perms, &off) != 3)
+			continue;
+		if (perms[2] == 'x' && malloc_off >= off) {
+			/* the text segment maps file offset `off` at `start` */
+			snprintf(mem, sizeof(mem), "/proc/%d/mem", pid);
+			fd = open(mem, O_RDONLY);
+			ck_assert_int_ge(fd, 0);
+			ck_assert_int_eq(pread(fd, &byte, 1, (off_t)(start + malloc_off - off)), 1);
+			close(fd);
+			break;
+		}
+	}
+	fclose(f);
+	return byte;
+}
+
+START_TEST(test_only_traced_tree_pays)
+{
+	int in[2];
+	pid_t outsider, gate_pid, traced = 0;
+	char pidfile[512], buf[32] = "";
+
+	make_tmpdir();
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", tmpdir);
+	ck_assert_int_eq(pipe(in), 0);
+	outsider = fork();
+	if (outsider == 0) {
+		dup2(in[0], 0);
+		close(in[1]);
+		execl(fixture("tests/fixtures/sleeper"), "sleeper", (char *)NULL);
+		_exit(127);
+	}
+	gate_pid = fork();
+	if (gate_pid == 0) {
+		char script[700];
+
+		snprintf(script, sizeof(script), "echo $$ > %s; exec sleep 3", pidfile);
+		execl(test_path("memleak-run"), "memleak-run", "--", "sh", "-c", script, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !traced; i++) {
+		FILE *f;
+
+		usleep(50000);
+		f = fopen(pidfile, "r");
+		if (f && fgets(buf, sizeof(buf), f))
+			traced = atoi(buf);
+		if (f)
+			fclose(f);
+	}
+	ck_assert_int_gt(traced, 0);
+	usleep(200000);
+	ck_assert_int_eq(byte_at_malloc(traced), 0xcc);
+	ck_assert_int_ne(byte_at_malloc(outsider), 0xcc);
+	close(in[1]);
+	kill(outsider, SIGTERM);
+	waitpid(outsider, NULL, 0);
+	waitpid(gate_pid, NULL, 0);
+	remove_tmpdir();
+}
+END_TEST
+
+START_TEST(test_untraceable_exits_99_or_77)
+{
+	struct run_result r;
+
+	/* Without privileges tracing is impossible: a hard error, or a skip when asked. */
+	ck_assert_int_eq(run_sh(&r, "setpriv --reuid=65534 --regid=65534 --clear-groups "
+				"--inh-caps=-all %s -- true", test_path("memleak-run")), 0);
+	ck_assert_msg(r.status == 99, "exit %d\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "root") || strstr(r.err, "CAP_BPF"), "%s", r.err);
+	run_result_free(&r);
+	ck_assert_int_eq(run_sh(&r, "setpriv --reuid=65534 --regid=65534 --clear-groups "
+				"--inh-caps=-all %s --skip-if-untraceable -- true",
+				test_path("memleak-run")), 0);
+	ck_assert_msg(r.status == 77, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_usage_errors)
+{
+	static const char *const bad[] = { "", "--max-leaked-bytes x -- true", "--frobnicate -- true",
+					   "--error-exitcode 0 -- true" };
+	struct run_result r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(run_sh(&r, "%s %s", test_path("memleak-run"), bad[i]), 0);
+		ck_assert_msg(r.status == 2, "'%s': exit %d", bad[i], r.status);
+		ck_assert_msg(strstr(r.err, "memleak-run: "), "'%s': %s", bad[i], r.err);
+		run_result_free(&r);
+	}
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("memleak-run");
+	TCase *tc = tcase_create("gate");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_leaky_program_fails_with_23);
+	tcase_add_test(tc, test_clean_program_passes);
+	tcase_add_test(tc, test_exit_status_passes_through);
+	tcase_add_test(tc, test_error_exitcode_option);
+	tcase_add_test(tc, test_cannot_execute);
+	tcase_add_test(tc, test_lsan_suppressions);
+	tcase_add_test(tc, test_valgrind_suppressions);
+	tcase_add_test(tc, test_malformed_suppressions_before_running);
+	tcase_add_test(tc, test_run_budgets);
+	tcase_add_test(tc, test_gen_suppressions_baseline);
+	tcase_add_test(tc, test_children_judged_separately);
+	tcase_add_test(tc, test_exec_drops_old_image);
+	tcase_add_test(tc, test_no_follow);
+	tcase_add_test(tc, test_default_suppressions);
+	tcase_add_test(tc, test_stdio_and_environment_untouched);
+	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_sudo_user);
+	tcase_add_test(tc, test_only_traced_tree_pays);
+	tcase_add_test(tc, test_untraceable_exits_99_or_77);
+	tcase_add_test(tc, test_usage_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
