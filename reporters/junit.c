@@ -115,10 +115,11 @@ static void add_site(xmlNodePtr suite, const char *classname, const struct site_
 		 sj->site->bytes, sj->site->allocs);
 	if (sj->verdict == SITE_LEAK && !run_over_budget) {
 		/* Within the run's budget (--max-leaked-*): visible, but not a failure. */
-		char out[400];
+		char *out = NULL;
 
-		snprintf(out, sizeof(out), "%s (within the run's budget)\n", msg);
-		child(tc, "system-out", out);
+		if (asprintf(&out, "%s (within the run's budget)\n%s", msg, stack ? stack : "") > 0)
+			child(tc, "system-out", out);
+		free(out);
 	} else if (sj->verdict == SITE_LEAK || sj->verdict == SITE_OVER_BUDGET) {
 		xmlNodePtr f = child(tc, "failure", stack);
 
