@@ -9,8 +9,14 @@ BUILD="make gcc g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-de
 	libxml2-dev libjson-c-dev"
 TEST="check libxml2-utils automake autoconf meson ninja-build cmake util-linux binutils"
 
+# The benchmark compares with other tools: only `make bench` (--bench) installs them.
+BENCH=""
+if [ "${1:-}" = --bench ]; then
+	BENCH="bc time sqlite3 valgrind heaptrack liblsan0"
+fi
+
 missing=""
-for p in $BUILD $TEST; do
+for p in $BUILD $TEST $BENCH; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
 		missing="$missing $p"
 	fi

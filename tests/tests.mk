@@ -65,3 +65,17 @@ check:
 	$(Q)$(MAKE) --no-print-directory check-run
 check-run: tests
 	$(Q)tests/run.sh $(OUTPUT) $(UNIT_TESTS) -- $(IT_TESTS)
+
+# Benchmark programs and `make bench` (tests/bench/bench.sh).
+BENCH_PROGS := $(OUTPUT)/tests/bench/churn $(OUTPUT)/tests/bench/hold
+$(OUTPUT)/tests/bench/%: tests/bench/%.c
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -Wall $< -o $@
+
+.PHONY: bench bench-run
+bench:
+	$(Q)ci/install-deps.sh --bench
+	$(Q)$(MAKE) --no-print-directory bench-run
+bench-run: all $(BENCH_PROGS)
+	$(Q)tests/bench/bench.sh $(OUTPUT)

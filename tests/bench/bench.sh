@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#
+# make bench: the cost of tracing, measured side by side in one run and reported as
+# ratios (this machine is shared and noisy: absolute times vary, ratios less so).
+# Writes a table on stdout and the same numbers to OUTPUT/bench-results.json.
+# usage: tests/bench/bench.sh OUTPUT
+set -u
+out=$1
+gate="$out/memleak-run"
+bin="$out/tests/bench"
+results="$out/bench-results.json"
+pairs=${BENCH_PAIRS:-20000}
+export LC_ALL=C
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: tracing needs root" >&2
+	exit 1
+fi
+
+now() { date +%s.%N; }
+# Wall seconds of a command (output discarded), best of $REPEAT runs.
+timed() {
+	local best="" t0 t1 d
+	for _ in $(seq "${REPEAT:-3}"); do
+		t0=$(now)
+		"$@" >/dev/null 2>&1
+		t1=$(now)
+		d=$(echo "$t1 - $t0" | bc -l)
+		if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then best=$d; fi
+	done
+	echo "$best"
+}
+# ns per malloc/free pair reported by the churn program under a command prefix.
+churn() {
+	"$@" "$bin/churn" "$pairs" 2>&1 >/dev/null | sed -n 's/.*churn_ns_per_pair \([0-9.]*\).*/\1/p' | tail -n 1
+}
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+declare -A v
+echo "memleak bench on $(uname -srm), $(nproc) cores; $pairs malloc/free pairs per churn run"
+echo
+
+# 1. Churn.
+v[churn_native]=$(churn env)
+v[churn_gate]=$(churn "$gate" --)
+v[churn_valgrind]=$(churn valgrind -q --leak-check=full --error-exitcode=0)
+v[churn_lsan]=$(churn env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/liblsan.so.0 LSAN_OPTIONS=detect_leaks=1)
+v[churn_heaptrack]=$(churn heaptrack -o /tmp/bench-heaptrack)
+rm -f /tmp/bench-heaptrack*
+printf '%-44s %12s %10s\n' "churn: ns per malloc/free pair" "ns" "x native"
+for k in native gate valgrind lsan heaptrack; do
+	val=${v[churn_$k]:-}
+	if [ -n "$val" ]; then
+		printf '%-44s %12s %10s\n' "  $k" "$val" "$(ratio "$val" "${v[churn_native]}")"
+	else
+		printf '%-44s %12s\n' "  $k" "n/a"
+	fi
+done
+echo
+
+# 2. A real program: sqlite3 inserting and indexing rows.
+sql=$(mktemp)
+{
+	echo "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL);"
+	echo "BEGIN;"
+	for i in $(seq 1 20000); do echo "INSERT INTO t(name, score) VALUES ('name$i', $i.5);"; done
+	echo "COMMIT;"
+	echo "CREATE INDEX t_name ON t(name); CREATE INDEX t_score ON t(score);"
+	echo "SELECT count(*), sum(score) FROM t WHERE name LIKE 'name1%';"
+} > "$sql"
+v[sqlite_native]=$(timed sh -c "sqlite3 :memory: < $sql")
+v[sqlite_gate]=$(timed sh -c "$gate -- sqlite3 :memory: < $sql")
+v[sqlite_valgrind]=$(REPEAT=1 timed sh -c "valgrind -q --leak-check=full sqlite3 :memory: < $sql")
+rm -f "$sql"
+printf '%-44s %12s %10s\n' "sqlite3, 20k rows inserted and indexed" "seconds" "x native"
+for k in native gate valgrind; do
+	printf '%-44s %12s %10s\n' "  $k" "${v[sqlite_$k]}" "$(ratio "${v[sqlite_$k]}" "${v[sqlite_native]}")"
+done
+printf '%-44s %12s\n' "  memleak-run / valgrind" "$(ratio "${v[sqlite_gate]}" "${v[sqlite_valgrind]}")"
+echo
+
+# 3. Fixed cost per traced program.
+v[true_native]=$(REPEAT=5 timed /bin/true)
+v[true_gate]=$(REPEAT=5 timed "$gate" -- /bin/true)
+v[true_valgrind]=$(REPEAT=5 timed valgrind -q /bin/true)
+printf '%-44s %12s\n' "fixed cost: /bin/true" "seconds"
+for k in native gate valgrind; do
+	printf '%-44s %12s\n' "  $k" "${v[true_$k]}"
+done
+printf '%-44s %12s\n' "  memleak-run / valgrind" "$(ratio "${v[true_gate]}" "${v[true_valgrind]}")"
+echo
+
+# 4. Many processes: 200 tiny programs under one gate, and 200 gates.
+many=$(mktemp)
+printf 'for i in $(seq 200); do /bin/true; done\n' > "$many"
+v[many_one_gate]=$(REPEAT=1 timed "$gate" -- sh "$many")
+v[many_separate]=$(REPEAT=1 timed sh -c "for i in \$(seq 200); do $gate -- /bin/true; done")
+v[many_native]=$(REPEAT=1 timed sh "$many")
+rm -f "$many"
+printf '%-44s %12s\n' "200 tiny programs" "seconds"
+printf '%-44s %12s\n' "  native" "${v[many_native]}"
+printf '%-44s %12s\n' "  under one memleak-run" "${v[many_one_gate]}"
+printf '%-44s %12s\n' "  200 memleak-run runs" "${v[many_separate]}"
+echo
+
+# 5. Scale: blocks outstanding at once, judged at exit.
+printf '%-44s %12s %12s %12s\n' "outstanding blocks judged at exit" "seconds" "tool MiB" "lost"
+for n in ${BENCH_BLOCKS:-1000000}; do
+	t0=$(now)
+	res=$( { /usr/bin/time -f 'maxrss_kb %M' "$gate" --max-blocks $((n + n / 4)) -- "$bin/hold" "$n"; } 2>&1 )
+	t1=$(now)
+	rss=$(echo "$res" | sed -n 's/.*maxrss_kb \([0-9]*\).*/\1/p')
+	# The n blocks of 16 bytes and the array that holds them.
+	seen=$(echo "$res" | sed -n 's/.*FAIL: [0-9]* leak sites, [0-9]* bytes in \([0-9]*\) allocations.*/\1/p')
+	lost=$(echo "$res" | grep -c 'LOST DATA')
+	v[scale_${n}_seconds]=$(echo "$t1 - $t0" | bc -l)
+	v[scale_${n}_rss_mib]=$(echo "scale=1; ${rss:-0} / 1024" | bc -l)
+	v[scale_${n}_seen]=${seen:-0}
+	printf '%-44s %12.2f %12s %12s\n' "  $n blocks (judged: ${seen:-0})" "${v[scale_${n}_seconds]}" "${v[scale_${n}_rss_mib]}" "$lost"
+done
+
+{
+	echo "{"
+	first=1
+	for k in "${!v[@]}"; do
+		[ $first -eq 1 ] || echo ","
+		first=0
+		printf '  "%s": "%s"' "$k" "${v[$k]}"
+	done
+	echo
+	echo "}"
+} > "$results"
+echo
+echo "results: $results"
