@@ -1,58 +1,141 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Suppression rules: reading the three file forms, matching leak sites, budgets, and the
+ * built-in rules for the C runtime. docs/SUPPRESSIONS.md describes the forms for users.
+ *
+ * One file may mix the forms; each rule is recognised by its first line:
+ *   leak:PATTERN          a LeakSanitizer rule, matched anywhere in the stack
+ *   {                     a valgrind block, matched from the allocator's frame down
+ *   leak NAME / rule NAME a native rule, matched from the allocator's caller down
+ */
 #include "assertions/suppressions.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
-#include <fnmatch.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-/* One line of a valgrind or native rule: what a frame must look like. */
-enum frame_kind {
-	PAT_FUN,	/* fun:GLOB, the function name */
-	PAT_OBJ,	/* obj:GLOB, the module path */
-	PAT_SRC,	/* src:GLOB[:LINE], the source file's name */
+#include "assertions/frame_names.h"
+#include "assertions/glob.h"
+
+enum pat_kind {
+	PAT_FUN,	/* fun:GLOB, the function */
+	PAT_OBJ,	/* obj:GLOB, the module (object) path or file name */
+	PAT_SRC,	/* src:GLOB or src:GLOB:LINE, the source file */
 	PAT_ANY,	/* ...: zero or more frames */
+	PAT_END,	/* built-in rules only: the stack ends here */
 };
 
-struct frame_pat {
-	enum frame_kind kind;
+/* One frame line of a valgrind block or a native rule. */
+struct pat {
+	enum pat_kind kind;
 	char *glob;
-	int line;	/* src: 0 for any line */
+	char *demangled;	/* fun: naming a mangled C++ function: the name frames carry */
+	char *module;		/* built-in rules: '|'-separated globs the module must match too */
+	int alternatives;	/* built-in rules: glob is a '|'-separated list of globs */
 };
 
 struct rule {
 	struct suppression_rule pub;	/* first: rules are handed out by this pointer */
-	char *lsan;			/* LSan pattern, or NULL for a frame-pattern rule */
-	struct frame_pat *frames;
-	size_t nframes;
-	int system_only;		/* builtin: every frame must be in a system library */
+	char *lsan;			/* LeakSanitizer pattern, or NULL for frame lines */
+	struct pat *pats;
+	size_t npats;
+	int allocator_frame;		/* valgrind: the frame lines start at the allocator */
+	uint64_t min_block;		/* built-in rules: sites of smaller blocks do not match */
+	/* Budget accounting within the process being judged. */
+	uint64_t proc_bytes;
+	uint64_t proc_allocs;
+	uint64_t peak_bytes;		/* the most any one process used */
+	uint64_t peak_allocs;
 };
 
 struct suppressions {
 	struct rule **rules;
 	size_t n, cap;
-	char **strings;		/* file names, rule names */
-	size_t nstrings;
+	char **files;		/* file names the rules point to */
+	size_t nfiles;
 };
 
-struct suppressions *suppressions__new(void)
+static const char builtin_file[] = "<builtin>";
+
+/* --- rules and the set --------------------------------------------------------------- */
+
+static struct rule *rule_of(const struct suppression_rule *r)
 {
-	return calloc(1, sizeof(struct suppressions));
+	return (struct rule *)r;
 }
 
 static void rule_free(struct rule *r)
 {
 	if (!r)
 		return;
+	for (size_t i = 0; i < r->npats; i++) {
+		free(r->pats[i].glob);
+		free(r->pats[i].demangled);
+		free(r->pats[i].module);
+	}
+	free(r->pats);
 	free(r->lsan);
-	for (size_t i = 0; i < r->nframes; i++)
-		free(r->frames[i].glob);
-	free(r->frames);
 	free((char *)r->pub.name);
 	free(r);
+}
+
+static struct rule *rule_new(enum suppression_origin origin, const char *file, int line,
+			     const char *name, size_t namelen)
+{
+	struct rule *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->pub.name = strndup(name, namelen);
+	if (!r->pub.name) {
+		free(r);
+		return NULL;
+	}
+	r->pub.file = file;
+	r->pub.line = line;
+	r->pub.origin = origin;
+	r->pub.max_bytes = UINT64_MAX;
+	r->pub.max_allocs = UINT64_MAX;
+	return r;
+}
+
+/* Appends a frame line to a rule; the rule owns glob and module from then on. */
+static int rule_add_pat(struct rule *r, enum pat_kind kind, char *glob, char *module)
+{
+	struct pat *grown = realloc(r->pats, (r->npats + 1) * sizeof(*grown));
+
+	if (!grown) {
+		free(glob);
+		free(module);
+		return -ENOMEM;
+	}
+	r->pats = grown;
+	r->pats[r->npats++] = (struct pat){ .kind = kind, .glob = glob, .module = module };
+	return 0;
+}
+
+/* Keeps a copy of a file name for the rules that came from it. */
+static const char *set_keep_file(struct suppressions *s, const char *name)
+{
+	char **grown = realloc(s->files, (s->nfiles + 1) * sizeof(*grown));
+	char *copy;
+
+	if (!grown)
+		return NULL;
+	s->files = grown;
+	copy = strdup(name);
+	if (copy)
+		s->files[s->nfiles++] = copy;
+	return copy;
+}
+
+struct suppressions *suppressions__new(void)
+{
+	return calloc(1, sizeof(struct suppressions));
 }
 
 void suppressions__free(struct suppressions *s)
@@ -62,280 +145,465 @@ void suppressions__free(struct suppressions *s)
 	for (size_t i = 0; i < s->n; i++)
 		rule_free(s->rules[i]);
 	free(s->rules);
-	for (size_t i = 0; i < s->nstrings; i++)
-		free(s->strings[i]);
-	free(s->strings);
+	for (size_t i = 0; i < s->nfiles; i++)
+		free(s->files[i]);
+	free(s->files);
 	free(s);
 }
 
 size_t suppressions__count(const struct suppressions *s)
 {
-	return s->n;
+	return s ? s->n : 0;
 }
 
 struct suppression_rule *suppressions__rule(const struct suppressions *s, size_t i)
 {
-	return i < s->n ? &s->rules[i]->pub : NULL;
-}
-
-static const char *intern(struct suppressions *s, const char *str)
-{
-	char **p = realloc(s->strings, (s->nstrings + 1) * sizeof(*p));
-
-	if (!p)
-		return NULL;
-	s->strings = p;
-	s->strings[s->nstrings] = strdup(str);
-	return s->strings[s->nstrings] ? s->strings[s->nstrings++] : NULL;
-}
-
-static int add_rule(struct suppressions *s, struct rule *r)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct rule **p = realloc(s->rules, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->rules = p;
-		s->cap = cap;
-	}
-	s->rules[s->n++] = r;
-	return 0;
-}
-
-static int add_frame(struct rule *r, enum frame_kind kind, const char *glob, int line)
-{
-	struct frame_pat *p = realloc(r->frames, (r->nframes + 1) * sizeof(*p));
-
-	if (!p)
-		return -ENOMEM;
-	r->frames = p;
-	p[r->nframes].kind = kind;
-	p[r->nframes].line = line;
-	p[r->nframes].glob = glob ? strdup(glob) : NULL;
-	if (glob && !p[r->nframes].glob)
-		return -ENOMEM;
-	r->nframes++;
-	return 0;
-}
-
-/* --- matching ------------------------------------------------------------------------ */
-
-static const char *base_of(const char *path)
-{
-	const char *slash = path ? strrchr(path, '/') : NULL;
-
-	return slash ? slash + 1 : path;
-}
-
-/*
- * A LeakSanitizer pattern: '*' matches any run, '^' anchors the start and '$' the end;
- * otherwise it matches anywhere in the text.
- */
-static int lsan_match(const char *pat, const char *text)
-{
-	char glob[1024];
-	size_t len;
-	int anchored_start = pat[0] == '^', anchored_end;
-
-	if (!text)
-		return 0;
-	if (anchored_start)
-		pat++;
-	len = strlen(pat);
-	anchored_end = len > 0 && pat[len - 1] == '$';
-	if (anchored_end)
-		len--;
-	if (len + 3 > sizeof(glob))
-		return 0;
-	snprintf(glob, sizeof(glob), "%s%.*s%s", anchored_start ? "" : "*", (int)len, pat,
-		 anchored_end ? "" : "*");
-	/* LSan has no '?' or bracket wildcards: make them literal. */
-	for (char *p = glob; *p; p++)
-		if (*p == '?' || *p == '[')
-			*p = *p == '?' ? '\x01' : '\x02';
-	{
-		char t[1024];
-		size_t i;
-
-		for (i = 0; text[i] && i + 1 < sizeof(t); i++)
-			t[i] = text[i] == '?' ? '\x01' : text[i] == '[' ? '\x02' : text[i];
-		t[i] = '\0';
-		return fnmatch(glob, t, 0) == 0;
-	}
-}
-
-static int lsan_rule_matches(const char *pat, const struct leak_site *site)
-{
-	for (size_t i = 0; i < site->nframes; i++) {
-		const struct frame *f = &site->frames[i];
-
-		if (lsan_match(pat, f->function) || lsan_match(pat, f->module) ||
-		    lsan_match(pat, f->file))
-			return 1;
-	}
-	return 0;
-}
-
-size_t suppressions_stable_len(const char *function)
-{
-	static const char *const suffixes[] = { ".constprop.", ".isra.", ".part.", ".cold", ".lto_priv." };
-	size_t len = strlen(function);
-
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		const char *p = strstr(function, suffixes[i]);
-
-		if (p && (size_t)(p - function) < len)
-			len = (size_t)(p - function);
-	}
-	return len;
-}
-
-/* A function name matches as compiled, or without the suffix of a compiler clone. */
-static int function_matches(const char *glob, const char *function)
-{
-	char plain[512];
-	size_t len;
-
-	if (!function)
-		return 0;
-	if (fnmatch(glob, function, 0) == 0)
-		return 1;
-	len = suppressions_stable_len(function);
-	if (len == strlen(function) || len >= sizeof(plain))
-		return 0;
-	memcpy(plain, function, len);
-	plain[len] = '\0';
-	return fnmatch(glob, plain, 0) == 0;
-}
-
-static int frame_matches(const struct frame_pat *p, const struct frame *f)
-{
-	switch (p->kind) {
-	case PAT_FUN:
-		return function_matches(p->glob, f->function);
-	case PAT_OBJ:
-		return f->module && (fnmatch(p->glob, f->module, 0) == 0 ||
-				     fnmatch(p->glob, base_of(f->module), 0) == 0);
-	case PAT_SRC:
-		return f->file && fnmatch(p->glob, base_of(f->file), 0) == 0 &&
-		       (!p->line || p->line == f->line);
-	default:
-		return 1;
-	}
-}
-
-/* Patterns from pi on against frames from fi on; the stack may continue past the end. */
-static int frames_match(const struct rule *r, size_t pi, const struct leak_site *site, size_t fi)
-{
-	if (pi == r->nframes)
-		return 1;
-	if (r->frames[pi].kind == PAT_ANY) {
-		for (size_t k = fi; k <= site->nframes; k++)
-			if (frames_match(r, pi + 1, site, k))
-				return 1;
-		return 0;
-	}
-	if (fi == site->nframes || !frame_matches(&r->frames[pi], &site->frames[fi]))
-		return 0;
-	return frames_match(r, pi + 1, site, fi + 1);
-}
-
-/* Names an allocator function has in a valgrind stack, which begins inside it. */
-static int is_allocator_pattern(const struct frame_pat *p)
-{
-	static const char *const names[] = {
-		"malloc", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
-		"memalign", "valloc", "pvalloc", "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t",
-		"_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
-		"operator new(unsigned long)", "operator new[](unsigned long)",
-		"operator new(unsigned long, std::nothrow_t const&)",
-		"operator new[](unsigned long, std::nothrow_t const&)",
-		"operator new(unsigned long, std::align_val_t)",
-		"operator new[](unsigned long, std::align_val_t)",
-	};
-
-	if (p->kind != PAT_FUN)
-		return 0;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (fnmatch(p->glob, names[i], 0) == 0)
-			return 1;
-	return 0;
+	return s && i < s->n ? &s->rules[i]->pub : NULL;
 }
 
 int suppressions_is_system_module(const char *module)
 {
-	static const char *const prefixes[] = { "/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/",
-						"/usr/libexec/", "/usr/local/lib/", "[" };
-	const char *base = base_of(module);
-
-	if (!module)
-		return 1;
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (!strncmp(module, prefixes[i], strlen(prefixes[i])))
-			return 1;
-	return !strncmp(base, "ld-linux", 8) || !strncmp(base, "libc.so", 7) ||
-	       !strncmp(base, "libstdc++.so", 12) || !strncmp(base, "libgcc_s.so", 11);
+	return frame_names_is_system_module(module);
 }
 
-static int all_system(const struct leak_site *site)
+size_t suppressions_stable_len(const char *function)
 {
-	for (size_t i = 0; i < site->nframes; i++)
-		if (!suppressions_is_system_module(site->frames[i].module))
+	return frame_names_stem_len(function);
+}
+
+/* --- matching ------------------------------------------------------------------------ */
+
+/* Matches a glob, or for built-in rules any of its '|'-separated alternatives. */
+static int glob_any(const char *glob, int alternatives, const char *s, size_t slen)
+{
+	const char *p = glob;
+
+	if (!alternatives)
+		return glob_match_n(glob, strlen(glob), s, slen);
+	for (;;) {
+		size_t n = strcspn(p, "|");
+
+		if (glob_match_n(p, n, s, slen))
+			return 1;
+		if (!p[n])
 			return 0;
-	return 1;
+		p += n + 1;
+	}
+}
+
+static int fun_glob_matches(const struct pat *p, const char *s, size_t len)
+{
+	return glob_any(p->glob, p->alternatives, s, len) ||
+	       (p->demangled && glob_match_n(p->demangled, strlen(p->demangled), s, len));
+}
+
+/*
+ * A function matches under its own name and under the stable forms other tools show:
+ * without clone suffix or symbol version ("make_node.constprop.0" is also "make_node"),
+ * glibc's internal alias without its "__" ("__strdup" is also "strdup"), "(below main)"
+ * for the C runtime's start-up frames as valgrind names them, and "???" when unknown.
+ */
+static int fun_matches(const struct pat *p, const char *function)
+{
+	size_t len, stem;
+
+	if (!function)
+		return fun_glob_matches(p, "???", 3);
+	len = strlen(function);
+	stem = frame_names_stem_len(function);
+	if (fun_glob_matches(p, function, len))
+		return 1;
+	if (stem < len && fun_glob_matches(p, function, stem))
+		return 1;
+	if (stem > 2 && function[0] == '_' && function[1] == '_' &&
+	    isalpha((unsigned char)function[2]) && fun_glob_matches(p, function + 2, stem - 2))
+		return 1;
+	return frame_names_is_below_main(function) &&
+	       fun_glob_matches(p, "(below main)", strlen("(below main)"));
+}
+
+/* A module matches by its path or by its file name alone. */
+static int module_matches(const char *glob, int alternatives, const char *module)
+{
+	const char *base;
+
+	if (!module)
+		return glob_any(glob, alternatives, "???", 3);
+	base = frame_names_basename(module);
+	return glob_any(glob, alternatives, module, strlen(module)) ||
+	       (base != module && glob_any(glob, alternatives, base, strlen(base)));
+}
+
+/* A source file matches by path or file name, either alone or followed by ":LINE". */
+static int src_matches(const char *glob, const struct frame *f)
+{
+	const char *base;
+	char buf[4096];
+
+	if (!f->file)
+		return 0;
+	base = frame_names_basename(f->file);
+	if (glob_match(glob, f->file) || glob_match(glob, base))
+		return 1;
+	if (f->line <= 0)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s:%d", f->file, f->line);
+	if (glob_match(glob, buf))
+		return 1;
+	snprintf(buf, sizeof(buf), "%s:%d", base, f->line);
+	return glob_match(glob, buf);
+}
+
+static int pat_matches_frame(const struct pat *p, const struct frame *f)
+{
+	if (p->module && !module_matches(p->module, 1, f->module))
+		return 0;
+	switch (p->kind) {
+	case PAT_FUN:
+		return fun_matches(p, f->function);
+	case PAT_OBJ:
+		return module_matches(p->glob, p->alternatives, f->module);
+	case PAT_SRC:
+		return src_matches(p->glob, f);
+	default:
+		return 0;
+	}
+}
+
+/* Where valgrind's allocator replacements live, for obj: lines naming them. */
+static const char *const valgrind_preloads[] = {
+	"/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so",
+	"/usr/lib/x86_64-linux-gnu/valgrind/vgpreload_memcheck-amd64-linux.so",
+	"/usr/lib/valgrind/vgpreload_memcheck-amd64-linux.so",
+	"vgpreload_memcheck-amd64-linux.so",
+	NULL,
+};
+
+/*
+ * Whether a valgrind frame line matches the allocator's own frame. Valgrind's stacks start
+ * in its replacement of malloc (or calloc, operator new, ...); ours start at the caller,
+ * because the allocator's frame says nothing. The block's first line is therefore
+ * matched against a stand-in frame for the allocator: any allocator entry point as the
+ * function, valgrind's preload object as the module, its replacement source as the file.
+ */
+static int pat_matches_allocator(const struct pat *p)
+{
+	switch (p->kind) {
+	case PAT_FUN:
+		for (size_t i = 0; frame_names_allocators[i]; i++) {
+			const char *name = frame_names_allocators[i];
+
+			if (fun_glob_matches(p, name, strlen(name)))
+				return 1;
+		}
+		return 0;
+	case PAT_OBJ:
+		if (strstr(p->glob, "vgpreload"))
+			return 1;
+		for (size_t i = 0; valgrind_preloads[i]; i++) {
+			if (glob_match(p->glob, valgrind_preloads[i]))
+				return 1;
+		}
+		return 0;
+	case PAT_SRC:
+		return strstr(p->glob, "vg_replace_malloc") ||
+		       glob_match(p->glob, "vg_replace_malloc.c");
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Whether a fun: line names an allocator specifically, so that it may stand for a second
+ * allocator frame: valgrind shows "malloc" then "operator new" when a C++ runtime's new
+ * calls malloc, while the tracer records the outermost allocator call only. A glob that
+ * also matches an arbitrary name ("*", "?") is not specific.
+ */
+static int pat_is_allocator_specific(const struct pat *p)
+{
+	return p->kind == PAT_FUN && pat_matches_allocator(p) && !fun_glob_matches(p, "x", 1);
+}
+
+/* A frame line that may match past the last frame: the stack walk may stop above main. */
+static int pat_matches_stack_end(const struct pat *p)
+{
+	if (p->kind == PAT_ANY || p->kind == PAT_END)
+		return 1;
+	return p->kind == PAT_FUN && !glob_has_wildcards(p->glob) &&
+	       !strcmp(p->glob, "(below main)");
+}
+
+struct matcher {
+	const struct rule *r;
+	const struct leak_site *site;
+	size_t nv;		/* frames, counting the allocator's stand-in */
+	int alloc;		/* 1: frame 0 is the allocator's stand-in */
+	unsigned char *memo;	/* (pattern, frame) -> 0 unknown, 1 no, 2 yes */
+};
+
+/* Whether the rule's lines from i on match the stack from frame j on. */
+static int match_from(struct matcher *m, size_t i, size_t j)
+{
+	const struct pat *p;
+	unsigned char *memo;
+	int ok;
+
+	if (i == m->r->npats)
+		return 1;	/* frames beyond the rule's lines do not matter */
+	memo = &m->memo[i * (m->nv + 1) + j];
+	if (*memo)
+		return *memo == 2;
+	p = &m->r->pats[i];
+	if (p->kind == PAT_ANY) {
+		ok = match_from(m, i + 1, j) || (j < m->nv && match_from(m, i, j + 1));
+	} else if (j == m->nv) {
+		ok = pat_matches_stack_end(p) && match_from(m, i + 1, j);
+	} else if (p->kind == PAT_END) {
+		ok = 0;
+	} else if (m->alloc && j == 0) {
+		ok = pat_matches_allocator(p) &&
+		     (match_from(m, i + 1, 1) ||
+		      (i + 1 < m->r->npats && pat_is_allocator_specific(&m->r->pats[i + 1]) &&
+		       match_from(m, i + 1, 0)));
+	} else {
+		ok = pat_matches_frame(p, &m->site->frames[j - m->alloc]) &&
+		     match_from(m, i + 1, j + 1);
+	}
+	*memo = ok ? 2 : 1;
+	return ok;
+}
+
+static int frames_match(const struct rule *r, const struct leak_site *site)
+{
+	unsigned char small[2048];
+	struct matcher m = { .r = r, .site = site };
+	size_t size;
+	int ok;
+
+	/* A stack that (unexpectedly) starts inside the allocator needs no stand-in. */
+	m.alloc = r->allocator_frame &&
+		  !(site->nframes > 0 && frame_names_is_allocator(site->frames[0].function));
+	m.nv = site->nframes + m.alloc;
+	size = (r->npats + 1) * (m.nv + 1);
+	m.memo = size <= sizeof(small) ? small : malloc(size);
+	if (!m.memo)
+		return 0;
+	memset(m.memo, 0, size);
+	ok = match_from(&m, 0, 0);
+	if (m.memo != small)
+		free(m.memo);
+	return ok;
+}
+
+/* LeakSanitizer: the pattern matches any frame's function, module or source file. */
+static int lsan_matches(const char *pattern, const struct leak_site *site)
+{
+	for (size_t i = 0; i < site->nframes; i++) {
+		const struct frame *f = &site->frames[i];
+
+		if (glob_match_lsan(pattern, f->function) || glob_match_lsan(pattern, f->module) ||
+		    glob_match_lsan(pattern, f->file))
+			return 1;
+		if (f->function) {
+			size_t stem = frame_names_stem_len(f->function);
+			char buf[512];
+
+			if (stem < strlen(f->function) && stem < sizeof(buf)) {
+				memcpy(buf, f->function, stem);
+				buf[stem] = '\0';
+				if (glob_match_lsan(pattern, buf))
+					return 1;
+			}
+		}
+	}
+	return 0;
 }
 
 static int rule_matches(const struct rule *r, const struct leak_site *site)
 {
-	if (r->system_only && !all_system(site))
+	if (r->min_block && (!site->allocs || site->bytes / site->allocs < r->min_block))
 		return 0;
 	if (r->lsan)
-		return lsan_rule_matches(r->lsan, site);
-	if (frames_match(r, 0, site, 0))
-		return 1;
-	/*
-	 * A valgrind stack starts in the allocator, ours at its caller: a first pattern line
-	 * that names an allocator stands for the call itself.
-	 */
-	if (r->pub.origin == SUPP_VALGRIND && r->nframes > 0 && is_allocator_pattern(&r->frames[0]))
-		return frames_match(r, 1, site, 0);
-	return 0;
+		return lsan_matches(r->lsan, site);
+	return frames_match(r, site);
 }
 
 struct suppression_rule *suppressions__match(const struct suppressions *s,
 					     const struct leak_site *site)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; s && i < s->n; i++) {
 		if (rule_matches(s->rules[i], site))
 			return &s->rules[i]->pub;
+	}
 	return NULL;
 }
 
-/* --- parsing ----------------------------------------------------------------------- */
+/* --- budgets ------------------------------------------------------------------------- */
 
-struct parser {
-	struct suppressions *s;
-	const char *file;	/* interned */
-	int lineno;
-	char *err;
-	size_t errlen;
-	struct rule *open;	/* valgrind block or native rule being read */
-	int open_line;
-	int valgrind_state;	/* 0: name next, 1: kind next, 2: frames */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+void suppressions__begin_process(struct suppressions *s)
+{
+	for (size_t i = 0; s && i < s->n; i++) {
+		s->rules[i]->proc_bytes = 0;
+		s->rules[i]->proc_allocs = 0;
+	}
+}
+
+int suppressions__charge(struct suppressions *s, struct suppression_rule *pub,
+			 const struct leak_site *site)
+{
+	struct rule *r = rule_of(pub);
+	uint64_t bytes, allocs;
+
+	pub->matched_bytes = add_sat(pub->matched_bytes, site->bytes);
+	pub->matched_allocs = add_sat(pub->matched_allocs, site->allocs);
+	pub->matched_sites++;
+	r->proc_bytes = add_sat(r->proc_bytes, site->bytes);
+	r->proc_allocs = add_sat(r->proc_allocs, site->allocs);
+	if (r->proc_bytes > r->peak_bytes)
+		r->peak_bytes = r->proc_bytes;
+	if (r->proc_allocs > r->peak_allocs)
+		r->peak_allocs = r->proc_allocs;
+	if (!pub->has_budget)
+		return 0;
+	bytes = pub->budget_per_process ? r->proc_bytes : pub->matched_bytes;
+	allocs = pub->budget_per_process ? r->proc_allocs : pub->matched_allocs;
+	return bytes > pub->max_bytes || allocs > pub->max_allocs;
+}
+
+int suppressions__is_loose(const struct suppressions *s, const struct suppression_rule *pub)
+{
+	const struct rule *r = rule_of(pub);
+	uint64_t bytes, allocs;
+
+	if (!pub->has_budget || !pub->matched_sites)
+		return 0;
+	bytes = pub->budget_per_process ? r->peak_bytes : pub->matched_bytes;
+	allocs = pub->budget_per_process ? r->peak_allocs : pub->matched_allocs;
+	return (pub->max_bytes != UINT64_MAX && bytes < pub->max_bytes) ||
+	       (pub->max_allocs != UINT64_MAX && allocs < pub->max_allocs);
+}
+
+void suppressions__reset_counters(struct suppressions *s)
+{
+	for (size_t i = 0; s && i < s->n; i++) {
+		struct rule *r = s->rules[i];
+
+		r->pub.matched_bytes = r->pub.matched_allocs = r->pub.matched_sites = 0;
+		r->proc_bytes = r->proc_allocs = r->peak_bytes = r->peak_allocs = 0;
+	}
+}
+
+/* --- C++ names in valgrind files ------------------------------------------------------ */
+
+typedef char *(*demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
+
+/*
+ * The C++ runtime's demangler, found at run time: the tools link the C++ runtime anyway,
+ * and this module stays plain C that links without it.
+ */
+static demangle_fn demangler(void)
+{
+	static demangle_fn fn;
+	static int looked;
+
+	if (!looked) {
+		void *sym = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+
+		looked = 1;
+		if (!sym) {
+			void *lib = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+
+			sym = lib ? dlsym(lib, "__cxa_demangle") : NULL;
+		}
+		memcpy(&fn, &sym, sizeof(fn));
+	}
+	return fn;
+}
+
+/*
+ * Valgrind files name C++ functions mangled ("_ZN2ns11make_widgetEv"); frames carry them
+ * demangled ("ns::make_widget()"). An exact mangled name is demangled once, here; a mangled
+ * glob with wildcards cannot be and matches only a frame showing the mangled name.
+ */
+static int demangle_pat(struct pat *p)
+{
+	demangle_fn fn;
+	char *plain;
+	int status = -1;
+
+	if (p->kind != PAT_FUN || strncmp(p->glob, "_Z", 2) || glob_has_wildcards(p->glob) ||
+	    strchr(p->glob, '\\'))
+		return 0;
+	fn = demangler();
+	if (!fn)
+		return 0;
+	plain = fn(p->glob, NULL, NULL, &status);
+	if (!plain || status != 0) {
+		free(plain);
+		return status == -1 ? -ENOMEM : 0;
+	}
+	p->demangled = glob_escape(plain, strlen(plain));
+	free(plain);
+	return p->demangled ? 0 : -ENOMEM;
+}
+
+/* --- reading files -------------------------------------------------------------------- */
+
+enum parse_state {
+	ST_TOP,		/* between rules */
+	ST_NATIVE,	/* in a native rule: frame lines and its budget */
+	ST_VG_NAME,	/* after '{': the block's name comes next */
+	ST_VG_KIND,	/* after the name: "Memcheck:Leak" comes next */
+	ST_VG_FRAMES,	/* frame lines until '}' */
+	ST_VG_SKIP,	/* a block for another tool or error kind: skipped until '}' */
 };
 
-static int fail(struct parser *p, int line, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(p->err, p->errlen, "%s:%d: ", p->file, line);
+struct parser {
+	const char *file;	/* for messages and rules; kept by the suppressions */
+	int line;
+	char *err;
+	size_t errlen;
+	struct rule **rules;	/* read so far; added to the set when the whole file is good */
+	size_t n;
+	enum parse_state state;
+	struct rule *cur;	/* the native rule or valgrind block being read */
+	int cur_line;		/* the line it started on */
+	int kinds_next;		/* valgrind: a match-leak-kinds line may come next */
+	int has_budget_line;
+};
 
+__attribute__((format(printf, 3, 4)))
+static int fail_at(struct parser *ps, int line, const char *fmt, ...)
+{
+	size_t used;
+	va_list ap;
+
+	if (!ps->err || !ps->errlen)
+		return -EINVAL;
+	snprintf(ps->err, ps->errlen, "%s:%d: ", ps->file, line);
+	used = strlen(ps->err);
 	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < p->errlen)
-		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+	vsnprintf(ps->err + used, ps->errlen - used, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
+}
+
+static int keep_rule(struct parser *ps, struct rule *r)
+{
+	struct rule **grown = realloc(ps->rules, (ps->n + 1) * sizeof(*grown));
+
+	if (!grown) {
+		rule_free(r);
+		return -ENOMEM;
+	}
+	ps->rules = grown;
+	ps->rules[ps->n++] = r;
+	return 0;
 }
 
 static char *trim(char *s)
@@ -350,337 +618,672 @@ static char *trim(char *s)
 	return s;
 }
 
-static struct rule *new_rule(struct parser *p, enum suppression_origin origin, const char *name)
+/* Native lines may end with a comment: whitespace, '#', anything. */
+static char *strip_comment(char *s)
 {
-	struct rule *r = calloc(1, sizeof(*r));
-
-	if (!r)
-		return NULL;
-	r->pub.origin = origin;
-	r->pub.file = p->file;
-	r->pub.line = p->lineno;
-	r->pub.name = strdup(name);
-	if (!r->pub.name) {
-		free(r);
-		return NULL;
-	}
-	return r;
-}
-
-/* fun:, obj:, src: and ... lines, shared by valgrind blocks and native rules. */
-static int parse_frame_line(struct parser *p, char *t)
-{
-	int line = 0;
-
-	if (!strcmp(t, "..."))
-		return add_frame(p->open, PAT_ANY, NULL, 0);
-	if (!strncmp(t, "fun:", 4) && t[4])
-		return add_frame(p->open, PAT_FUN, trim(t + 4), 0);
-	if (!strncmp(t, "obj:", 4) && t[4])
-		return add_frame(p->open, PAT_OBJ, trim(t + 4), 0);
-	if (!strncmp(t, "src:", 4) && t[4]) {
-		char *file = trim(t + 4), *colon = strrchr(file, ':');
-
-		if (colon) {
-			char *end;
-			long v = strtol(colon + 1, &end, 10);
-
-			if (*end || v <= 0 || v > 10000000)
-				return fail(p, p->lineno, "bad line number in '%s'", t);
-			*colon = '\0';
-			line = (int)v;
+	for (char *p = s; *p; p++) {
+		if (*p == '#' && p > s && isspace((unsigned char)p[-1])) {
+			*p = '\0';
+			break;
 		}
-		return add_frame(p->open, PAT_SRC, file, line);
 	}
-	return fail(p, p->lineno, "expected fun:, obj:, src: or ..., got '%s'", t);
+	return trim(s);
 }
 
-/* "budget: N bytes, M allocations" (either part may be left out). */
-static int parse_budget(struct parser *p, char *t)
+static int starts_with(const char *s, const char *prefix)
 {
-	char *part, *save = NULL;
-	int any = 0;
-
-	p->open->pub.has_budget = 1;
-	p->open->pub.max_bytes = ~0ULL;
-	p->open->pub.max_allocs = ~0ULL;
-	for (part = strtok_r(t, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
-		unsigned long long v;
-		char unit[32] = "";
-		int n = 0;
-
-		part = trim(part);
-		if (sscanf(part, "%llu %31s %n", &v, unit, &n) != 2 || part[n] || part[0] == '-')
-			return fail(p, p->lineno, "bad budget '%s': expected 'N bytes' or 'N allocations'", part);
-		if (!strcmp(unit, "bytes") || !strcmp(unit, "byte"))
-			p->open->pub.max_bytes = v;
-		else if (!strcmp(unit, "allocations") || !strcmp(unit, "allocation") || !strcmp(unit, "allocs"))
-			p->open->pub.max_allocs = v;
-		else
-			return fail(p, p->lineno, "bad budget unit '%s': expected bytes or allocations", unit);
-		any = 1;
-	}
-	return any ? 0 : fail(p, p->lineno, "empty budget");
+	return !strncmp(s, prefix, strlen(prefix));
 }
 
-static int close_open(struct parser *p)
+/* Which frame line this is: a PAT_* kind, or -1 when it is not one. */
+static int frame_line_kind(const char *text)
 {
-	struct rule *r = p->open;
+	if (!strcmp(text, "..."))
+		return PAT_ANY;
+	if (starts_with(text, "fun:"))
+		return PAT_FUN;
+	if (starts_with(text, "obj:"))
+		return PAT_OBJ;
+	if (starts_with(text, "src:"))
+		return PAT_SRC;
+	return -1;
+}
+
+/* Adds a frame line to the rule being read. */
+static int add_frame_line(struct parser *ps, const char *text, int kind)
+{
+	char *glob = NULL;
 	int err;
 
-	if (!r)
-		return 0;
-	p->open = NULL;
-	if (r->pub.origin == SUPP_VALGRIND) {
-		rule_free(r);
-		return fail(p, p->open_line, "valgrind suppression not closed with '}'");
+	if (kind != PAT_ANY) {
+		char *copy = strdup(text + 4), *g;
+
+		if (!copy)
+			return -ENOMEM;
+		g = trim(copy);
+		if (!*g) {
+			free(copy);
+			return fail_at(ps, ps->line, "'%.4s' needs a pattern after the colon",
+				       text);
+		}
+		glob = strdup(g);
+		free(copy);
+		if (!glob)
+			return -ENOMEM;
 	}
-	if (r->nframes == 0) {
-		err = fail(p, p->open_line, "rule '%s' has no frame lines (fun:, obj:, src:)", r->pub.name);
+	err = rule_add_pat(ps->cur, kind, glob, NULL);
+	if (err)
+		return err;
+	return demangle_pat(&ps->cur->pats[ps->cur->npats - 1]);
+}
+
+/* Parses "NUMBER" from *p; moves *p past it. */
+static int parse_number(const char **p, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)**p))
+		return -EINVAL;
+	while (isdigit((unsigned char)**p)) {
+		unsigned d = **p - '0';
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+		(*p)++;
+	}
+	*out = v;
+	return 0;
+}
+
+static int word_is(const char *w, size_t n, const char *const *words)
+{
+	for (size_t i = 0; words[i]; i++) {
+		if (strlen(words[i]) == n && !strncasecmp(w, words[i], n))
+			return 1;
+	}
+	return 0;
+}
+
+#define BUDGET_FORM "expected 'N bytes', 'N allocs' or both, as in 'budget: 4096 bytes, 3 allocs'"
+
+/* "budget: 4096 bytes, 3 allocs [per process]", either amount alone, in any order. */
+static int parse_budget(struct parser *ps, const char *text)
+{
+	static const char *const byte_words[] = { "bytes", "byte", "B", NULL };
+	static const char *const alloc_words[] = { "allocs", "alloc", "allocations", "allocation",
+						   NULL };
+	struct suppression_rule *pub = &ps->cur->pub;
+	const char *p = text + strlen("budget:");
+	int have_bytes = 0, have_allocs = 0;
+
+	if (ps->has_budget_line)
+		return fail_at(ps, ps->line, "rule '%s' has a second budget line", pub->name);
+	ps->has_budget_line = 1;
+	for (;;) {
+		const char *w;
+		uint64_t v;
+		size_t n;
+		int err;
+
+		while (isspace((unsigned char)*p) || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		if ((have_bytes || have_allocs) && starts_with(p, "per") &&
+		    isspace((unsigned char)p[3])) {
+			const char *q = p + 3;
+
+			while (isspace((unsigned char)*q))
+				q++;
+			if (!strcmp(q, "process")) {
+				pub->budget_per_process = 1;
+				break;
+			}
+		}
+		w = p;
+		err = parse_number(&p, &v);
+		if (err == -ERANGE)
+			return fail_at(ps, ps->line, "budget amount '%.*s' is too large",
+				       (int)strspn(w, "0123456789"), w);
+		if (err)
+			return fail_at(ps, ps->line, "bad budget '%s': " BUDGET_FORM, text);
+		while (isspace((unsigned char)*p))
+			p++;
+		w = p;
+		n = strcspn(p, " \t,");
+		if (word_is(w, n, byte_words) && !have_bytes) {
+			pub->max_bytes = v;
+			have_bytes = 1;
+		} else if (word_is(w, n, alloc_words) && !have_allocs) {
+			pub->max_allocs = v;
+			have_allocs = 1;
+		} else {
+			return fail_at(ps, ps->line, "bad budget '%s': " BUDGET_FORM, text);
+		}
+		p += n;
+	}
+	if (!have_bytes && !have_allocs)
+		return fail_at(ps, ps->line, "empty budget: " BUDGET_FORM);
+	pub->has_budget = 1;
+	return 0;
+}
+
+/* Memcheck's error kinds other than Leak: blocks for them are valid but not about leaks. */
+static const char *const memcheck_kinds[] = {
+	"Value0", "Value1", "Value2", "Value4", "Value8", "Value16", "Value32", "Cond", "Addr1",
+	"Addr2", "Addr4", "Addr8", "Addr16", "Addr32", "Jump", "Param", "User", "Free",
+	"Overlap", "FishyValue", "ReallocZero", NULL,
+};
+
+static const char *const leak_kinds[] = {
+	"definite", "indirect", "possible", "reachable", "all", "none", NULL,
+};
+
+/* "match-leak-kinds: definite,possible": accepted when every kind is one valgrind knows. */
+static int check_leak_kinds(struct parser *ps, const char *text)
+{
+	const char *p = text + strlen("match-leak-kinds:");
+
+	for (;;) {
+		size_t n;
+
+		while (isspace((unsigned char)*p) || *p == ',')
+			p++;
+		if (!*p)
+			return 0;
+		n = strcspn(p, " \t,");
+		if (!word_is(p, n, leak_kinds))
+			return fail_at(ps, ps->line, "unknown leak kind '%.*s' in "
+				       "match-leak-kinds (expected definite, indirect, possible, "
+				       "reachable, all or none)", (int)n, p);
+		p += n;
+	}
+}
+
+/* The line after a valgrind block's name: "TOOL[,TOOL...]:KIND". */
+static int parse_vg_kind(struct parser *ps, const char *text)
+{
+	const char *colon = strchr(text, ':'), *space = strpbrk(text, " \t{}"), *kind, *p;
+	int memcheck = 0;
+
+	if (!colon || frame_line_kind(text) >= 0 || starts_with(text, "match-leak-kinds:") ||
+	    (space && space < colon))
+		return fail_at(ps, ps->line, "block '%s' lacks its 'Memcheck:Leak' line "
+			       "(found '%s' after the name)", ps->cur->pub.name, text);
+	for (p = text; p < colon;) {
+		size_t n = strcspn(p, ",:");
+
+		if (n == 8 && !strncasecmp(p, "Memcheck", 8))
+			memcheck = 1;
+		p += n + (p[n] == ',');
+	}
+	kind = colon + 1;
+	if (memcheck && !strcmp(kind, "Leak")) {
+		ps->state = ST_VG_FRAMES;
+		ps->kinds_next = 1;
+		return 0;
+	}
+	if (memcheck && !word_is(kind, strlen(kind), memcheck_kinds))
+		return fail_at(ps, ps->line, "unknown Memcheck suppression kind '%s' in block '%s' "
+			       "(leaks are 'Memcheck:Leak')", kind, ps->cur->pub.name);
+	/* Another kind of error, or another tool: valid, but nothing to do with leaks. */
+	ps->state = ST_VG_SKIP;
+	return 0;
+}
+
+static int vg_line(struct parser *ps, char *text)
+{
+	struct rule *r = ps->cur;
+	int kind;
+
+	if (!strcmp(text, "{"))
+		return fail_at(ps, ps->line, "'{' inside the block opened at line %d: is its '}' "
+			       "missing?", ps->cur_line);
+	switch (ps->state) {
+	case ST_VG_NAME: {
+		char *name;
+
+		if (!strcmp(text, "}"))
+			return fail_at(ps, ps->line, "block opened at line %d has no name",
+				       ps->cur_line);
+		name = strdup(text);
+		if (!name)
+			return -ENOMEM;
+		free((char *)r->pub.name);
+		r->pub.name = name;
+		ps->state = ST_VG_KIND;
+		return 0;
+	}
+	case ST_VG_KIND:
+		return parse_vg_kind(ps, text);
+	case ST_VG_SKIP:
+		if (!strcmp(text, "}")) {
+			rule_free(r);
+			ps->cur = NULL;
+			ps->state = ST_TOP;
+		}
+		return 0;
+	default:
+		break;
+	}
+	if (!strcmp(text, "}")) {
+		ps->cur = NULL;
+		ps->state = ST_TOP;
+		if (!r->npats) {
+			int err = fail_at(ps, ps->line, "block '%s' has no frame lines "
+					  "(fun:, obj:, src: or ...)", r->pub.name);
+
+			rule_free(r);
+			return err;
+		}
+		return keep_rule(ps, r);
+	}
+	if (starts_with(text, "match-leak-kinds:")) {
+		if (!ps->kinds_next)
+			return fail_at(ps, ps->line, "'match-leak-kinds:' must come right after "
+				       "'Memcheck:Leak'");
+		ps->kinds_next = 0;
+		return check_leak_kinds(ps, text);
+	}
+	ps->kinds_next = 0;
+	kind = frame_line_kind(text);
+	if (kind >= 0)
+		return add_frame_line(ps, text, kind);
+	if (starts_with(text, "budget:"))
+		return fail_at(ps, ps->line, "budgets belong in native rules ('leak NAME'), not in "
+			       "valgrind blocks");
+	return fail_at(ps, ps->line, "unknown frame line '%s' in block '%s' (expected fun:, obj:, "
+		       "src: or ...)", text, r->pub.name);
+}
+
+static int finish_native(struct parser *ps)
+{
+	struct rule *r = ps->cur;
+
+	ps->cur = NULL;
+	ps->state = ST_TOP;
+	if (!r->npats) {
+		int err = fail_at(ps, ps->cur_line, "rule '%s' has no frame lines "
+				  "(fun:, obj:, src: or ...)", r->pub.name);
+
 		rule_free(r);
 		return err;
 	}
-	err = add_rule(p->s, r);
-	if (err)
-		rule_free(r);
-	return err;
+	return keep_rule(ps, r);
 }
 
-static int parse_line(struct parser *p, char *raw)
+/* "leak NAME" or "rule NAME" starts a native rule. */
+static int is_native_header(const char *text)
 {
-	char *t = trim(raw);
-	int err;
+	return (starts_with(text, "leak") || starts_with(text, "rule")) &&
+	       (text[4] == '\0' || isspace((unsigned char)text[4]));
+}
 
-	if (p->open && p->open->pub.origin == SUPP_VALGRIND) {
-		if (!*t || *t == '#')
-			return 0;
-		if (!strcmp(t, "}")) {
-			struct rule *r = p->open;
+static int top_line(struct parser *ps, char *text)
+{
+	size_t word;
 
-			if (p->valgrind_state < 2)
-				return fail(p, p->lineno, "valgrind suppression '%s' ends before its kind",
-					    r->pub.name);
-			if (r->nframes == 0)
-				return fail(p, p->lineno, "valgrind suppression '%s' has no frames", r->pub.name);
-			p->open = NULL;
-			err = add_rule(p->s, r);
-			if (err)
-				rule_free(r);
-			return err;
-		}
-		if (p->valgrind_state == 0) {
-			free((char *)p->open->pub.name);
-			p->open->pub.name = strdup(t);
-			p->valgrind_state = 1;
-			return p->open->pub.name ? 0 : -ENOMEM;
-		}
-		if (p->valgrind_state == 1) {
-			if (strcmp(t, "Memcheck:Leak"))
-				return fail(p, p->lineno, "unsupported suppression kind '%s': only "
-					    "Memcheck:Leak is about leaks", t);
-			p->valgrind_state = 2;
-			return 0;
-		}
-		if (!strncmp(t, "match-leak-kinds:", 17))
-			return 0;
-		return parse_frame_line(p, t);
-	}
-
-	if (!*t) {
-		/* A blank line ends a native rule. */
-		return close_open(p);
-	}
-	if (*t == '#')
+	if (!strcmp(text, "{")) {
+		ps->cur = rule_new(SUPP_VALGRIND, ps->file, ps->line, "", 0);
+		if (!ps->cur)
+			return -ENOMEM;
+		ps->cur->allocator_frame = 1;
+		ps->cur_line = ps->line;
+		ps->state = ST_VG_NAME;
 		return 0;
-	if (p->open) {
-		if (!strncmp(t, "budget:", 7))
-			return parse_budget(p, t + 7);
-		if (!strncmp(t, "rule ", 5) || !strcmp(t, "{") || !strncmp(t, "leak:", 5)) {
-			err = close_open(p);
-			if (err)
-				return err;
-			return parse_line(p, t);
-		}
-		return parse_frame_line(p, t);
 	}
-	if (!strncmp(t, "leak:", 5)) {
-		char *pat = trim(t + 5);
+	if (is_native_header(text)) {
+		char *name = strip_comment(text + 4);
+
+		if (!*name)
+			return fail_at(ps, ps->line, "rule name missing after '%.4s'", text);
+		ps->cur = rule_new(SUPP_NATIVE, ps->file, ps->line, name, strlen(name));
+		if (!ps->cur)
+			return -ENOMEM;
+		ps->cur_line = ps->line;
+		ps->has_budget_line = 0;
+		ps->state = ST_NATIVE;
+		return 0;
+	}
+	if (starts_with(text, "leak:")) {
+		char *pattern = trim(text + 5);
 		struct rule *r;
 
-		if (!*pat)
-			return fail(p, p->lineno, "empty leak: pattern");
-		r = new_rule(p, SUPP_LSAN, pat);
+		if (!*pattern)
+			return fail_at(ps, ps->line, "'leak:' needs a pattern");
+		r = rule_new(SUPP_LSAN, ps->file, ps->line, text, strlen(text));
 		if (!r)
 			return -ENOMEM;
-		r->lsan = strdup(pat);
-		if (!r->lsan || add_rule(p->s, r)) {
+		r->lsan = strdup(pattern);
+		if (!r->lsan) {
 			rule_free(r);
 			return -ENOMEM;
 		}
-		return 0;
+		return keep_rule(ps, r);
 	}
-	if (!strcmp(t, "{")) {
-		p->open = new_rule(p, SUPP_VALGRIND, "");
-		p->open_line = p->lineno;
-		p->valgrind_state = 0;
-		return p->open ? 0 : -ENOMEM;
-	}
-	if (!strncmp(t, "rule ", 5) && *trim(t + 5)) {
-		p->open = new_rule(p, SUPP_NATIVE, trim(t + 5));
-		p->open_line = p->lineno;
-		return p->open ? 0 : -ENOMEM;
-	}
-	{
-		char *colon = strchr(t, ':');
-
-		if (colon && colon - t < 32 && !strchr(t, ' '))
-			return fail(p, p->lineno, "unsupported LeakSanitizer suppression type '%.*s': "
-				    "only leak: applies to leaks", (int)(colon - t), t);
-	}
-	return fail(p, p->lineno, "unrecognized line '%s' (expected leak:PATTERN, a valgrind "
-		    "'{ ... }' block, or a 'rule NAME' block)", t);
+	if (!strcmp(text, "}"))
+		return fail_at(ps, ps->line, "'}' without an opening '{'");
+	if (frame_line_kind(text) >= 0)
+		return fail_at(ps, ps->line, "'%s' outside a rule: frame lines belong in a "
+			       "valgrind '{' block or after 'leak NAME'", text);
+	if (starts_with(text, "budget:"))
+		return fail_at(ps, ps->line, "'budget:' outside a rule: budgets belong after "
+			       "'leak NAME'");
+	word = strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+	if (word > 0 && text[word] == ':')
+		return fail_at(ps, ps->line, "unsupported suppression type '%.*s:' (of "
+			       "LeakSanitizer's types only 'leak:' applies to leaks)", (int)word,
+			       text);
+	return fail_at(ps, ps->line, "unrecognized line '%s' (expected 'leak:PATTERN', a valgrind "
+		       "'{' block or a native rule 'leak NAME')", text);
 }
 
-static int load_text(struct suppressions *s, const char *name, const char *text,
-		     enum suppression_origin force, char *err, size_t errlen)
+static int native_line(struct parser *ps, char *text)
 {
-	struct parser p = { .s = s, .err = err, .errlen = errlen };
-	size_t first = s->n;
-	char *copy, *line, *next;
-	int ret = 0;
+	int kind;
 
-	p.file = intern(s, name);
-	copy = strdup(text);
-	if (!p.file || !copy) {
-		free(copy);
-		snprintf(err, errlen, "%s: out of memory", name);
+	if (!strcmp(text, "{") || is_native_header(text) || starts_with(text, "leak:")) {
+		int err = finish_native(ps);
+
+		return err ? err : top_line(ps, text);
+	}
+	text = strip_comment(text);
+	kind = frame_line_kind(text);
+	if (kind >= 0)
+		return add_frame_line(ps, text, kind);
+	if (starts_with(text, "budget:"))
+		return parse_budget(ps, text);
+	if (!strcmp(text, "}"))
+		return fail_at(ps, ps->line, "'}' without an opening '{'");
+	return fail_at(ps, ps->line, "unknown line '%s' in rule '%s' (expected fun:, obj:, src:, "
+		       "... or budget:)", text, ps->cur->pub.name);
+}
+
+static int parse_line(struct parser *ps, char *line)
+{
+	char *text = trim(line);
+
+	if (!*text || *text == '#')
+		return 0;
+	switch (ps->state) {
+	case ST_TOP:
+		return top_line(ps, text);
+	case ST_NATIVE:
+		return native_line(ps, text);
+	default:
+		return vg_line(ps, text);
+	}
+}
+
+static int parse_end(struct parser *ps)
+{
+	switch (ps->state) {
+	case ST_TOP:
+		return 0;
+	case ST_NATIVE:
+		return finish_native(ps);
+	default:
+		if (ps->state == ST_VG_NAME)
+			return fail_at(ps, ps->cur_line, "block is not closed with '}'");
+		return fail_at(ps, ps->cur_line, "block '%s' is not closed with '}'",
+			       ps->cur->pub.name);
+	}
+}
+
+static int set_reserve(struct suppressions *s, size_t more)
+{
+	size_t cap = s->cap ? s->cap : 16;
+	struct rule **grown;
+
+	while (cap < s->n + more)
+		cap *= 2;
+	if (cap == s->cap)
+		return 0;
+	grown = realloc(s->rules, cap * sizeof(*grown));
+	if (!grown)
 		return -ENOMEM;
-	}
-	for (line = copy; line && !ret; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		p.lineno++;
-		ret = parse_line(&p, line);
-	}
-	if (!ret && p.open)
-		ret = close_open(&p);
-	rule_free(p.open);
-	free(copy);
-	if (ret) {
-		/* All or nothing: a file with an error adds no rule. */
-		for (size_t i = first; i < s->n; i++)
-			rule_free(s->rules[i]);
-		s->n = first;
-		if (ret == -ENOMEM)
-			snprintf(err, errlen, "%s: out of memory", name);
-		return ret;
-	}
-	if (force == SUPP_BUILTIN)
-		for (size_t i = first; i < s->n; i++)
-			s->rules[i]->pub.origin = SUPP_BUILTIN;
+	s->rules = grown;
+	s->cap = cap;
 	return 0;
 }
 
 int suppressions__load_string(struct suppressions *s, const char *name, const char *text,
 			      char *err, size_t errlen)
 {
-	return load_text(s, name, text, SUPP_NATIVE, err, errlen);
+	struct parser ps = { .err = err, .errlen = errlen };
+	char *copy = NULL, *line, *next;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!name)
+		name = "<string>";
+	if (!s || !text) {
+		ret = -EINVAL;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: no suppressions to read", name);
+		goto cleanup;
+	}
+	ps.file = set_keep_file(s, name);
+	copy = strdup(text);
+	if (!ps.file || !copy) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	ret = 0;
+	for (line = copy; line && !ret; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		ps.line++;
+		ret = parse_line(&ps, line);
+	}
+	if (!ret)
+		ret = parse_end(&ps);
+	if (!ret)
+		ret = set_reserve(s, ps.n);
+	if (!ret) {
+		/* The whole file is good: its rules join the set, in file order. */
+		for (size_t i = 0; i < ps.n; i++)
+			s->rules[s->n++] = ps.rules[i];
+		ps.n = 0;
+	}
+cleanup:
+	if (ret && ret != -EINVAL && err && errlen && !err[0])
+		snprintf(err, errlen, "%s: %s", name, strerror(-ret));
+	for (size_t i = 0; i < ps.n; i++)
+		rule_free(ps.rules[i]);
+	free(ps.rules);
+	rule_free(ps.cur);
+	free(copy);
+	return ret;
 }
 
 int suppressions__load_file(struct suppressions *s, const char *path, char *err, size_t errlen)
 {
 	char *text = NULL;
-	size_t len = 0, cap = 0, n;
-	FILE *f = fopen(path, "re");
-	int ret;
+	size_t len = 0;
+	FILE *f = NULL;
+	int ret = 0;
 
+	if (err && errlen)
+		err[0] = '\0';
+	f = fopen(path, "r");
 	if (!f) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: cannot read suppressions: %s", path, strerror(errno));
-		return ret;
+		goto cleanup;
 	}
-	do {
-		if (len + 4096 + 1 > cap) {
-			char *p = realloc(text, cap = cap ? cap * 2 : 8192);
+	for (;;) {
+		char *grown = realloc(text, len + 65536 + 1);
+		size_t got;
 
-			if (!p) {
-				free(text);
-				fclose(f);
-				snprintf(err, errlen, "%s: out of memory", path);
-				return -ENOMEM;
-			}
-			text = p;
+		if (!grown) {
+			ret = -ENOMEM;
+			goto cleanup;
 		}
-		n = fread(text + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	text[len] = '\0';
-	if (memchr(text, '\0', len)) {
-		free(text);
-		snprintf(err, errlen, "%s:1: not a text file", path);
-		return -EINVAL;
+		text = grown;
+		got = fread(text + len, 1, 65536, f);
+		len += got;
+		if (got < 65536)
+			break;
 	}
-	ret = load_text(s, path, text, SUPP_NATIVE, err, errlen);
+	if (ferror(f)) {
+		ret = -EIO;
+		goto cleanup;
+	}
+	text[len] = '\0';
+	ret = suppressions__load_string(s, path, text, err, errlen);
+cleanup:
+	if (ret && err && errlen && !err[0])
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	if (f)
+		fclose(f);
 	free(text);
 	return ret;
 }
 
+/* --- built-in rules ------------------------------------------------------------------- */
+
 /*
- * The C runtime's own one-time allocations, kept for the life of the process by design:
- * not the program's leaks. Each rule names the innermost frame (the allocator's caller),
- * which is in the runtime itself, so none of them can hide a call the program made.
- * docs/SUPPRESSIONS.md explains each; the integration tests prove each on real programs.
+ * The C runtime's own allocations that live as long as the process: each rule names the
+ * runtime function that called the allocator (frame 0), so a program's own allocations,
+ * whose frame 0 is the program's code, never match. Names reserved to the implementation
+ * (a leading "__", or "_" and a capital) are matched in any module, so static programs are
+ * covered too; other names only in the runtime's own library. docs/SUPPRESSIONS.md
+ * explains each rule.
  */
-static const char builtin_rules[] =
-	"# stdio: the buffer of a stream, allocated on its first use (stdout, stdin, ...)\n"
-	"rule stdio-buffer\n"
-	"  fun:_IO_file_doallocate\n"
-	"\n"
-	"# The dynamic loader: TLS blocks and DTVs of threads, dlopen bookkeeping, link maps.\n"
-	"rule dynamic-loader\n"
-	"  obj:*/ld-linux*.so*\n"
-	"\n"
-	"# Locale and time zone data, loaded once by setlocale, strftime, localtime and friends.\n"
-	"rule locale-data\n"
-	"  fun:_nl_*\n"
-	"\n"
-	"rule locale-aliases\n"
-	"  fun:read_alias_file\n"
-	"\n"
-	"rule locale-names\n"
-	"  fun:new_composite_name\n"
-	"\n"
-	"rule locale-setlocale\n"
-	"  fun:setlocale\n"
-	"\n"
-	"rule timezone-data\n"
-	"  fun:__tz*\n"
-	"\n"
-	"# The runtime's own copies of strings (locale names): only when no frame of the stack\n"
-	"# is the program's own.\n"
-	"rule runtime-strdup\n"
-	"  fun:__strdup\n"
-	"\n"
-	"rule runtime-strndup\n"
-	"  fun:__strndup\n"
-	"\n"
-	"# The C++ runtime's exception-handling emergency pool, made at start-up: only when no\n"
-	"# frame of the stack is the program's own.\n"
-	"rule libstdc++-startup\n"
-	"  obj:*/libstdc++.so*\n";
+#define LIBC "libc.so*|libc-*.so"
+#define LDSO "ld-linux*|ld-*.so*|ld64.so*"
+#define LIBSTDCXX "libstdc++.so*"
+#define STRING_COPIES "__strdup|strdup|__strndup|strndup"
+
+struct builtin_frame {
+	const char *fun;	/* '|'-separated globs on the function */
+	const char *module;	/* '|'-separated globs on the module, or NULL for any */
+	int end;		/* instead: the stack ends here */
+};
+
+struct builtin {
+	const char *name;
+	struct builtin_frame frames[2];
+	int budget;		/* 1: at most max_bytes in max_allocs in each process */
+	uint64_t max_bytes;
+	uint64_t max_allocs;
+	uint64_t min_block;	/* only sites whose blocks average at least this size */
+};
+
+#define FUN(f) { .fun = (f) }
+#define FUN_IN(f, m) { .fun = (f), .module = (m) }
+#define END { .end = 1 }
+
+static const struct builtin builtins[] = {
+	{ .name = "builtin:stdio-buffers",
+	  .frames = { FUN("_IO_file_doallocate|_IO_wfile_doallocate") } },
+	{ .name = "builtin:dynamic-loader", .frames = { FUN_IN("*", LDSO) } },
+	{ .name = "builtin:dynamic-loader", .frames = { FUN("_dl_*") } },
+	{ .name = "builtin:dlerror", .frames = { FUN("_dlerror_run") } },
+	{ .name = "builtin:thread-specific-data",
+	  .frames = { FUN_IN("pthread_setspecific|__pthread_setspecific", LIBC) } },
+	{ .name = "builtin:locale",
+	  .frames = { FUN("_nl_*|__wcsmbs_load_conv|__gconv_load_cache|__gconv_read_conf|"
+			  "__gconv_load_conf|__gconv_get_path|__gconv_find_shlib|"
+			  "__gconv_lookup_cache|__gconv_find_transform|__dcigettext") } },
+	{ .name = "builtin:locale",
+	  .frames = { FUN_IN("setlocale|new_composite_name|read_alias_file|extend_alias_table|"
+			     "find_derivation|add_derivation|textdomain|bindtextdomain|"
+			     "bind_textdomain_codeset|set_binding_values", LIBC) } },
+	{ .name = "builtin:time-zone",
+	  .frames = { FUN("__tzfile_read|__tzstring*|__tzset_parse_tz|__tzfile_default") } },
+	{ .name = "builtin:time-zone", .frames = { FUN_IN("tzset_internal", LIBC) } },
+	{ .name = "builtin:runtime-string-copies",
+	  .frames = { FUN_IN(STRING_COPIES, LIBC),
+		      FUN_IN("setlocale|new_composite_name|tzset_internal|_nl_*|__tz*|"
+			     "read_alias_file|__gconv_*|textdomain|set_binding_values", LIBC) } },
+	/* The same copies when the stack walk could not get past them: see the docs. */
+	{ .name = "builtin:libc-string-copies-unknown-caller",
+	  .frames = { FUN_IN(STRING_COPIES, LIBC), END },
+	  .budget = 1, .max_bytes = 4096, .max_allocs = 48 },
+	{ .name = "builtin:nss", .frames = { FUN("__nss_*|_nss_*") } },
+	{ .name = "builtin:nss",
+	  .frames = { FUN_IN("nss_*|global_state_allocate|getpwnam|getpwuid|getpwent|getgrnam|"
+			     "getgrgid|getgrent|getspnam|getspent|gethostbyname|gethostbyname2|"
+			     "gethostbyaddr|gethostent|getnetbyname|getnetbyaddr|getnetent|"
+			     "getprotobyname|getprotobynumber|getprotoent|getservbyname|"
+			     "getservbyport|getservent|getrpcbyname|getrpcbynumber|getrpcent|"
+			     "getaliasbyname|getaliasent", LIBC) } },
+	{ .name = "builtin:resolver",
+	  .frames = { FUN("__resolv_conf_*|__resolv_context_*|__libc_alloc_buffer_allocate|"
+			  "__check_pf") } },
+	{ .name = "builtin:resolver",
+	  .frames = { FUN_IN("get_locked_global|context_alloc|make_request", LIBC) } },
+	/* glibc's private growable arrays back only its own lasting tables. */
+	{ .name = "builtin:libc-internal-arrays",
+	  .frames = { FUN("__libc_dynarray_emplace_enlarge|__libc_dynarray_resize*") } },
+	{ .name = "builtin:atexit", .frames = { FUN("__new_exitfn|__internal_atexit") } },
+	{ .name = "builtin:c++-emergency-pool",
+	  .frames = { FUN_IN("(anonymous namespace)::pool::pool*|_GLOBAL__sub_I_eh_alloc*|"
+			     "__static_initialization_and_destruction_0*", LIBSTDCXX) } },
+	/*
+	 * Without the C++ runtime's symbols the pool's frame has no name: a single block of
+	 * its size (tens of KiB) is accepted, nothing else from an unnamed frame there.
+	 */
+	{ .name = "builtin:c++-emergency-pool", .frames = { FUN_IN("\\?\\?\\?", LIBSTDCXX) },
+	  .budget = 1, .max_bytes = UINT64_MAX, .max_allocs = 1, .min_block = 16384 },
+};
+
+static struct rule *builtin_rule(const struct builtin *b, int line)
+{
+	struct rule *r = rule_new(SUPP_BUILTIN, builtin_file, line, b->name, strlen(b->name));
+
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < 2 && (b->frames[i].fun || b->frames[i].end); i++) {
+		const struct builtin_frame *bf = &b->frames[i];
+		char *glob = NULL, *module = NULL;
+
+		if (bf->fun) {
+			glob = strdup(bf->fun);
+			module = bf->module ? strdup(bf->module) : NULL;
+			if (!glob || (bf->module && !module)) {
+				free(glob);
+				free(module);
+				goto fail;
+			}
+		}
+		if (rule_add_pat(r, bf->fun ? PAT_FUN : PAT_END, glob, module))
+			goto fail;
+		r->pats[r->npats - 1].alternatives = 1;
+	}
+	r->min_block = b->min_block;
+	if (b->budget) {
+		r->pub.has_budget = 1;
+		r->pub.budget_per_process = 1;
+		r->pub.max_bytes = b->max_bytes;
+		r->pub.max_allocs = b->max_allocs;
+	}
+	return r;
+fail:
+	rule_free(r);
+	return NULL;
+}
 
 int suppressions__add_defaults(struct suppressions *s)
 {
-	char err[256];
-	size_t first = s->n;
-	int ret = load_text(s, "<builtin>", builtin_rules, SUPP_BUILTIN, err, sizeof(err));
+	size_t n = sizeof(builtins) / sizeof(builtins[0]);
+	int err;
 
-	for (size_t i = first; !ret && i < s->n; i++)
-		if (!strcmp(s->rules[i]->pub.name, "libstdc++-startup") ||
-		    !strcmp(s->rules[i]->pub.name, "runtime-strdup") ||
-		    !strcmp(s->rules[i]->pub.name, "runtime-strndup"))
-			s->rules[i]->system_only = 1;
-	return ret;
+	if (!s)
+		return -EINVAL;
+	err = set_reserve(s, n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		struct rule *r = builtin_rule(&builtins[i], (int)i + 1);
+
+		if (!r)
+			return -ENOMEM;
+		s->rules[s->n++] = r;
+	}
+	return 0;
 }

@@ -27,8 +27,9 @@ struct suppression_rule {
 	int line;			/* line where the rule starts */
 	enum suppression_origin origin;
 	int has_budget;			/* 1: the rule admits at most max_bytes/max_allocs */
-	uint64_t max_bytes;
-	uint64_t max_allocs;
+	uint64_t max_bytes;		/* UINT64_MAX when the budget names only allocations */
+	uint64_t max_allocs;		/* UINT64_MAX when the budget names only bytes */
+	int budget_per_process;		/* 1: the budget applies to each process on its own */
 	/* What the rule matched so far in this run. */
 	uint64_t matched_bytes;
 	uint64_t matched_allocs;
@@ -55,6 +56,22 @@ int suppressions__add_defaults(struct suppressions *s);
 /* The first rule that matches the site, or NULL. Does not update the counters. */
 struct suppression_rule *suppressions__match(const struct suppressions *s,
 					     const struct leak_site *site);
+
+/* Starts judging a new process: budgets that apply per process start again from zero. */
+void suppressions__begin_process(struct suppressions *s);
+/*
+ * Counts a site the rule matched. Returns 1 when the rule's budget is now exceeded (for
+ * this process, with a per-process budget), else 0.
+ */
+int suppressions__charge(struct suppressions *s, struct suppression_rule *r,
+			 const struct leak_site *site);
+/*
+ * 1 when a rule that matched something has a budget larger than what it matched (for a
+ * per-process budget: than what the process that used most of it matched).
+ */
+int suppressions__is_loose(const struct suppressions *s, const struct suppression_rule *r);
+/* Zeroes every rule's counters, to judge another run with the same rules. */
+void suppressions__reset_counters(struct suppressions *s);
 
 /*
  * Whether a module belongs to the system (C runtime, system library directories, the

@@ -8,23 +8,19 @@
 #include <string.h>
 
 /*
- * Length of the character at s if it is valid UTF-8 and allowed by flags, 0 if it must be
- * replaced. A string ending inside a sequence fails the continuation test on its NUL, so
- * nothing past the end is read.
+ * Length of the UTF-8 character at s, 0 when s does not start one; *keep says whether
+ * flags let it through. A string ending inside a sequence fails the continuation test on
+ * its NUL, so nothing past the end is read.
  */
-static size_t char_len(const unsigned char *s, unsigned int flags)
+static size_t char_len(const unsigned char *s, unsigned int flags, int *keep)
 {
 	uint32_t c, min;
 	size_t n;
 
 	if (s[0] < 0x80) {
-		if (s[0] >= 0x20 && s[0] != 0x7f)
-			return 1;
-		if (flags & FRAME_FORMAT_KEEP_CONTROLS)
-			return 1;
-		if ((flags & FRAME_FORMAT_KEEP_NEWLINES) && (s[0] == '\n' || s[0] == '\t'))
-			return 1;
-		return 0;
+		*keep = (s[0] >= 0x20 && s[0] != 0x7f) || (flags & FRAME_FORMAT_KEEP_CONTROLS) ||
+			((flags & FRAME_FORMAT_KEEP_NEWLINES) && s[0] && strchr("\n\r\t", s[0]));
+		return 1;
 	}
 	if ((s[0] & 0xe0) == 0xc0) {
 		n = 2;
@@ -49,29 +45,32 @@ static size_t char_len(const unsigned char *s, unsigned int flags)
 	/* Overlong forms, surrogates and values past Unicode are not UTF-8. */
 	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
 		return 0;
-	if (flags & FRAME_FORMAT_KEEP_CONTROLS)
-		return n;
 	/* XML 1.0 excludes U+FFFE and U+FFFF; C1 controls are as unwelcome as C0 ones. */
-	if (c == 0xfffe || c == 0xffff || (c >= 0x80 && c < 0xa0))
-		return 0;
+	*keep = (flags & FRAME_FORMAT_KEEP_CONTROLS) ||
+		!(c == 0xfffe || c == 0xffff || (c >= 0x80 && c < 0xa0));
 	return n;
 }
 
 void frame_format_put_clean(FILE *out, const char *s, unsigned int flags)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	int keep;
 
 	if (!s)
 		return;
 	while (*p) {
-		size_t n = char_len(p, flags);
+		size_t n = char_len(p, flags, &keep);
 
-		if (n) {
-			fwrite(p, 1, n, out);
-			p += n;
-		} else {
+		/* One '?' per byte that is not UTF-8, one per character left out. */
+		if (!n) {
 			fputc(FRAME_FORMAT_REPLACEMENT, out);
 			p++;
+		} else if (!keep) {
+			fputc(FRAME_FORMAT_REPLACEMENT, out);
+			p += n;
+		} else {
+			fwrite(p, 1, n, out);
+			p += n;
 		}
 	}
 }
@@ -104,10 +103,10 @@ const char *frame_format_basename(const char *path)
 	return slash && slash[1] ? slash + 1 : path;
 }
 
-static const char *shown_path(const char *path, unsigned int flags)
+static const char *shown_path(const char *path, int full)
 {
 	/* "[kernel]", "[vdso]": names, not paths. */
-	if ((flags & FRAME_FORMAT_FULL_PATHS) || path[0] == '[')
+	if (full || path[0] == '[')
 		return path;
 	return frame_format_basename(path);
 }
@@ -124,13 +123,14 @@ void frame_format_frame(FILE *out, const struct frame *f, unsigned int flags)
 	}
 	if (f->file && f->file[0]) {
 		fputs(" (", out);
-		frame_format_put_clean(out, shown_path(f->file, flags), clean);
+		frame_format_put_clean(out, shown_path(f->file, flags & FRAME_FORMAT_FULL_FILES),
+				       clean);
 		if (f->line > 0)
 			fprintf(out, ":%d", f->line);
 		fputc(')', out);
 	}
 	if (f->module && f->module[0]) {
-		const char *m = shown_path(f->module, flags);
+		const char *m = shown_path(f->module, 0);
 
 		/* Modules that are names already carry their brackets. */
 		if (m[0] == '[') {

@@ -17,9 +17,9 @@
 #include "runner/records.h"
 
 enum frame_format_flags {
-	/* Source files and modules as recorded, instead of their base names. */
-	FRAME_FORMAT_FULL_PATHS = 1 << 0,
-	/* Cleaning keeps line feeds and tabs (multi-line text such as a command line). */
+	/* Source files as recorded, instead of their base names (modules stay short). */
+	FRAME_FORMAT_FULL_FILES = 1 << 0,
+	/* Cleaning keeps line ends and tabs (multi-line text such as a command line). */
 	FRAME_FORMAT_KEEP_NEWLINES = 1 << 1,
 	/*
 	 * Cleaning keeps every control character and only replaces invalid UTF-8: for
@@ -32,9 +32,9 @@ enum frame_format_flags {
 #define FRAME_FORMAT_REPLACEMENT '?'
 
 /*
- * Writes s with every byte that is not part of valid UTF-8, every control character
- * (C0, DEL, C1) and the non-characters U+FFFE/U+FFFF replaced by '?', unless flags keep
- * them. NULL writes nothing.
+ * Writes s with each byte that is not part of valid UTF-8, and each control character
+ * (C0, DEL, C1) or non-character U+FFFE/U+FFFF that flags do not keep, replaced by '?'.
+ * NULL writes nothing.
  */
 void frame_format_put_clean(FILE *out, const char *s, unsigned int flags);
 /* The same into a new string ("" for NULL). Returns NULL with errno set on failure. */
@@ -46,7 +46,7 @@ const char *frame_format_basename(const char *path);
 /*
  * One frame, without a line end: "function+0xoff (file:line) [module]". Unknown parts
  * are left out; a frame without a function shows its address instead. Files and modules
- * are base names unless FRAME_FORMAT_FULL_PATHS.
+ * are base names, files too unless FRAME_FORMAT_FULL_FILES.
  */
 void frame_format_frame(FILE *out, const struct frame *f, unsigned int flags);
 

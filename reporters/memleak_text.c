@@ -12,16 +12,33 @@ static const char *basename_of(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* Text from the traced program, printable ASCII only: one frame, one line. */
+static void put_clean(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f ? '?' : *s, out);
+}
+
 void memleak_text__frame(FILE *out, const struct frame *f)
 {
-	if (f->function)
-		fprintf(out, "%s+0x%" PRIx64, f->function, f->offset);
-	else
+	if (f->function) {
+		put_clean(out, f->function);
+		fprintf(out, "+0x%" PRIx64, f->offset);
+	} else {
 		fprintf(out, "[unknown] 0x%" PRIx64, f->addr);
-	if (f->module)
-		fprintf(out, " [%s]", f->module[0] == '[' ? f->module : basename_of(f->module));
-	if (f->file && f->line)
-		fprintf(out, " (%s:%d)", basename_of(f->file), f->line);
+	}
+	/* Kernel modules come bracketed already: "[kernel]". */
+	if (f->module) {
+		fputs(f->module[0] == '[' ? " " : " [", out);
+		put_clean(out, f->module[0] == '[' ? f->module : basename_of(f->module));
+		if (f->module[0] != '[')
+			fputc(']', out);
+	}
+	if (f->file && f->line) {
+		fputs(" (", out);
+		put_clean(out, basename_of(f->file));
+		fprintf(out, ":%d)", f->line);
+	}
 	fputc('\n', out);
 }
 

@@ -1,131 +1,299 @@
-// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 #include "reporters/summary.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "reporters/memleak_text.h"
+#include "reporters/frame_format.h"
+#include "reporters/report.h"
 
-char *summary_frame_text(const struct frame *f)
+#define DEFAULT_TOOL "memleak-run"
+
+struct ctx {
+	FILE *out;
+	const struct judgement *j;
+	const struct summary_opts *o;
+	const char *tool;
+	int leaks_fail;
+};
+
+static size_t limit(int n)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
-
-	if (!out)
-		return NULL;
-	memleak_text__frame(out, f);
-	fclose(out);
-	if (buf && len && buf[len - 1] == '\n')
-		buf[len - 1] = '\0';
-	return buf;
+	return n > 0 ? (size_t)n : 0;
 }
 
-static void print_stack(FILE *out, const struct leak_site *s, int max_frames)
+static int root_failed(const struct ctx *c, size_t i)
 {
-	size_t shown = max_frames > 0 && (size_t)max_frames < s->nframes ? (size_t)max_frames : s->nframes;
+	const struct proc_record *p = c->j->procs[i].proc;
 
-	for (size_t i = 0; i < shown; i++) {
-		fprintf(out, "      #%zu ", i);
-		memleak_text__frame(out, &s->frames[i]);
+	return report_proc_is_root(c->j, i) && p->exited && (p->term_signal || p->exit_code);
+}
+
+static void print_how_it_ended(FILE *out, const struct proc_record *p)
+{
+	const char *name = report_signal_name(p->term_signal);
+
+	if (!p->exited)
+		fputs("still running", out);
+	else if (p->term_signal && name)
+		fprintf(out, "killed by signal %d (%s)", p->term_signal, name);
+	else if (p->term_signal)
+		fprintf(out, "killed by signal %d", p->term_signal);
+	else
+		fprintf(out, "exited with status %d", p->exit_code);
+}
+
+static void print_site(const struct ctx *c, const struct site_judgement *sj)
+{
+	FILE *out = c->out;
+	const struct suppression_rule *r = sj->rule;
+
+	fputs(sj->verdict == SITE_OVER_BUDGET ? "  over budget: " : "  leak: ", out);
+	report_print_amount(out, sj->site->bytes, sj->site->allocs);
+	fputs(": ", out);
+	frame_format_put_clean(out, sj->name, 0);
+	fputc('\n', out);
+	if (sj->verdict == SITE_OVER_BUDGET && r) {
+		fputs("    rule ", out);
+		report_print_rule(out, r);
+		fputs(" matched ", out);
+		report_print_amount(out, r->matched_bytes, r->matched_allocs);
+		fputs(", its budget is ", out);
+		report_print_budget(out, r->max_bytes, r->max_allocs);
+		fputc('\n', out);
 	}
-	if (shown < s->nframes)
-		fprintf(out, "      ... %zu more frames\n", s->nframes - shown);
-	if (!s->nframes)
-		fprintf(out, "      (stack not captured)\n");
+	frame_format_stack(out, sj->site, "      ", limit(c->o->max_frames), 0);
 }
 
-static const char *verdict_word(enum site_verdict v)
+static void print_lost(const struct ctx *c, const struct lost_counts *l)
 {
-	switch (v) {
-	case SITE_LEAK: return "LEAK";
-	case SITE_OVER_BUDGET: return "OVER BUDGET";
-	case SITE_WITHIN_BUDGET: return "within budget";
-	default: return "suppressed";
-	}
-}
+	uint64_t total = lost_counts_total(l);
 
-static void print_lost(FILE *out, const struct proc_record *p)
-{
-	const struct lost_counts *l = &p->lost;
-
-	if (!lost_counts_total(l))
+	if (!total)
 		return;
-	fprintf(out, "  LOST DATA: the tracer could not record everything:");
-	if (l->map_full)
-		fprintf(out, " %" PRIu64 " blocks (table full: raise --max-blocks)", l->map_full);
-	if (l->stack_errors)
-		fprintf(out, " %" PRIu64 " stacks (raise --max-stacks)", l->stack_errors);
-	if (l->nest_overflow)
-		fprintf(out, " %" PRIu64 " nested calls", l->nest_overflow);
-	if (l->unmatched_returns)
-		fprintf(out, " %" PRIu64 " returns without entry", l->unmatched_returns);
-	if (l->ringbuf_drops)
-		fprintf(out, " %" PRIu64 " events (ring buffer full)", l->ringbuf_drops);
-	if (l->recursion_misses)
-		fprintf(out, " %" PRIu64 " probe hits (BPF recursion)", l->recursion_misses);
+	fprintf(c->out, "  LOST DATA: %" PRIu64 " event%s lost, the leaks of this process may be "
+			"under-reported:\n", total, total == 1 ? "" : "s");
+	for (size_t i = 0; i < report_ncounters; i++) {
+		uint64_t v = report_counter_value(l, &report_counters[i]);
+
+		if (v && report_counters[i].lost)
+			fprintf(c->out, "      %" PRIu64 " %s\n", v, report_counters[i].what);
+	}
+}
+
+/* A process worth a block: it failed the gate, lost data, leaked, or is the failed program. */
+static int print_process(const struct ctx *c, size_t i)
+{
+	const struct proc_judgement *pj = &c->j->procs[i];
+	const struct proc_record *p = pj->proc;
+	uint64_t fbytes = 0, fallocs = 0, sbytes = 0, sallocs = 0;
+	size_t failing = 0, accepted = 0, suppressed = 0, shown = 0;
+	size_t max_sites = limit(c->o->max_sites);
+	FILE *out = c->out;
+
+	for (size_t k = 0; k < pj->nsites; k++) {
+		const struct site_judgement *sj = &pj->sites[k];
+
+		if (report_site_fails(sj, c->leaks_fail)) {
+			failing++;
+			fbytes += sj->site->bytes;
+			fallocs += sj->site->allocs;
+		} else if (sj->verdict == SITE_LEAK) {
+			accepted++;
+		} else {
+			suppressed++;
+			sbytes += sj->site->bytes;
+			sallocs += sj->site->allocs;
+		}
+	}
+	if (!failing && !accepted && !lost_counts_total(&p->lost) && !root_failed(c, i))
+		return 0;
+
+	fprintf(out, "%s: ", c->tool);
+	frame_format_put_clean(out, p->comm ? p->comm : frame_format_basename(p->exe), 0);
+	fprintf(out, "[%d] ", (int)p->pid);
+	print_how_it_ended(out, p);
+	if (failing) {
+		fprintf(out, ": %zu failing site%s, ", failing, failing == 1 ? "" : "s");
+		report_print_amount(out, fbytes, fallocs);
+	} else if (accepted) {
+		fputs(": ", out);
+		report_print_amount(out, pj->leaked_bytes, pj->leaked_allocs);
+		fputs(" not freed, within the run's budget", out);
+	}
+	fputc('\n', out);
+	for (size_t k = 0; k < pj->nsites; k++) {
+		const struct site_judgement *sj = &pj->sites[k];
+
+		if (!report_site_fails(sj, c->leaks_fail))
+			continue;
+		if (max_sites && shown == max_sites) {
+			fprintf(out, "  ... %zu more failing site%s: see the JUnit or JSON "
+				"report\n", failing - shown, failing - shown == 1 ? "" : "s");
+			break;
+		}
+		print_site(c, sj);
+		shown++;
+	}
+	/* Leaks the run's budget allows: named, without stacks, so growth is easy to spot. */
+	for (size_t k = 0; k < pj->nsites; k++) {
+		const struct site_judgement *sj = &pj->sites[k];
+
+		if (sj->verdict != SITE_LEAK || report_site_fails(sj, c->leaks_fail))
+			continue;
+		fputs("  within the run's budget: ", out);
+		report_print_amount(out, sj->site->bytes, sj->site->allocs);
+		fputs(": ", out);
+		frame_format_put_clean(out, sj->name, 0);
+		fputc('\n', out);
+	}
+	if (suppressed) {
+		fputs("  suppressed: ", out);
+		report_print_amount(out, sbytes, sallocs);
+		fprintf(out, " from %zu site%s\n", suppressed, suppressed == 1 ? "" : "s");
+	}
+	print_lost(c, &p->lost);
+	return 1;
+}
+
+static void print_rules(const struct ctx *c, const struct suppression_rule *const *rules, size_t n,
+			int loose)
+{
+	size_t max = limit(c->o->max_rules);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct suppression_rule *r = rules[i];
+
+		if (max && i == max) {
+			fprintf(c->out, "%s: ... %zu more %s\n", c->tool, n - i,
+				loose ? "budgets larger than needed"
+				      : "rules that matched nothing");
+			break;
+		}
+		fprintf(c->out, "%s: %s: ", c->tool,
+			loose ? "budget larger than needed" : "suppression matched nothing");
+		report_print_rule(c->out, r);
+		if (loose) {
+			fputs(" allows ", c->out);
+			report_print_budget(c->out, r->max_bytes, r->max_allocs);
+			fputs(", this run used ", c->out);
+			report_print_amount(c->out, r->matched_bytes, r->matched_allocs);
+		}
+		fputc('\n', c->out);
+	}
+}
+
+/* "0 bytes, 0 allocations": the run's budget. */
+static void print_run_budget(const struct ctx *c)
+{
+	uint64_t b = c->o->max_leaked_bytes, a = c->o->max_leaked_allocs;
+
+	if (b == UINT64_MAX)
+		fputs("any number of bytes", c->out);
+	else
+		fprintf(c->out, "%" PRIu64 " byte%s", b, b == 1 ? "" : "s");
+	if (a == UINT64_MAX)
+		fputs(", any number of allocations", c->out);
+	else
+		fprintf(c->out, ", %" PRIu64 " allocation%s", a, a == 1 ? "" : "s");
+}
+
+static void print_verdict(const struct ctx *c)
+{
+	const struct judgement *j = c->j;
+	size_t leaks = 0, over = 0, lost = 0, suppressed = 0;
+	const char *sep = "";
+	FILE *out = c->out;
+
+	for (size_t i = 0; i < j->nprocs; i++) {
+		const struct proc_judgement *pj = &j->procs[i];
+
+		lost += lost_counts_total(&pj->proc->lost) != 0;
+		for (size_t k = 0; k < pj->nsites; k++) {
+			enum site_verdict v = pj->sites[k].verdict;
+
+			leaks += v == SITE_LEAK;
+			over += v == SITE_OVER_BUDGET;
+			suppressed += v == SITE_SUPPRESSED || v == SITE_WITHIN_BUDGET;
+		}
+	}
+	fprintf(out, "%s: ", c->tool);
+	if (!report_run_failed(j)) {
+		fputs("OK: ", out);
+		if (leaks) {
+			report_print_amount(out, j->leaked_bytes, j->leaked_allocs);
+			fputs(" not freed, within the run's budget (", out);
+			print_run_budget(c);
+			fputc(')', out);
+		} else {
+			fputs("no leaks", out);
+		}
+		if (suppressed)
+			fprintf(out, " (%zu suppressed site%s)", suppressed,
+				suppressed == 1 ? "" : "s");
+		fputc('\n', out);
+		return;
+	}
+	fputs("FAIL: ", out);
+	if (c->leaks_fail) {
+		fprintf(out, "%zu leak site%s, ", leaks, leaks == 1 ? "" : "s");
+		report_print_amount(out, j->leaked_bytes, j->leaked_allocs);
+		fputs(" (budget ", out);
+		print_run_budget(c);
+		fputc(')', out);
+		sep = "; ";
+	}
+	if (over) {
+		fprintf(out, "%s%zu site%s over the budget of %s suppression", sep, over,
+			over == 1 ? "" : "s", over == 1 ? "its" : "their");
+		sep = "; ";
+	}
+	if (j->over_budget && !c->leaks_fail && !over) {
+		fprintf(out, "%sover budget: ", sep);
+		report_print_amount(out, j->leaked_bytes, j->leaked_allocs);
+		sep = "; ";
+	}
+	if (j->lost_data)
+		fprintf(out, "%sevents lost in %zu process%s: the result is incomplete", sep,
+			lost, lost == 1 ? "" : "es");
 	fputc('\n', out);
 }
 
 void summary__print(FILE *out, const struct judgement *j, const struct summary_opts *o)
 {
-	size_t failing_sites = 0;
+	static const struct summary_opts defaults;
+	struct ctx c = { .out = out, .j = j, .o = o ? o : &defaults };
+	uint64_t sbytes = 0, sallocs = 0;
+	size_t sites = 0, procs = 0, printed = 0;
 
+	c.tool = c.o->tool ? c.o->tool : DEFAULT_TOOL;
+	c.leaks_fail = report_leaks_fail(j, c.o->max_leaked_bytes, c.o->max_leaked_allocs);
 	for (size_t i = 0; i < j->nprocs; i++) {
 		const struct proc_judgement *pj = &j->procs[i];
-		const struct proc_record *p = pj->proc;
-		size_t suppressed = 0;
+		size_t n = 0;
 
-		for (size_t k = 0; k < pj->nsites; k++)
-			if (pj->sites[k].verdict == SITE_LEAK || pj->sites[k].verdict == SITE_OVER_BUDGET)
-				failing_sites++;
-			else
-				suppressed++;
-		if (!pj->nsites && !lost_counts_total(&p->lost))
+		if (print_process(&c, i)) {
+			printed++;
 			continue;
-		fprintf(out, "memleak-run: %s[%d] ", p->comm ? p->comm : "?", p->pid);
-		if (p->term_signal)
-			fprintf(out, "killed by signal %d", p->term_signal);
-		else
-			fprintf(out, "exited with status %d", p->exit_code);
-		fprintf(out, ": %" PRIu64 " bytes in %" PRIu64 " allocations not freed\n",
-			pj->leaked_bytes, pj->leaked_allocs);
-		for (size_t k = 0; k < pj->nsites; k++) {
-			const struct site_judgement *sj = &pj->sites[k];
-
-			if (sj->verdict != SITE_LEAK && sj->verdict != SITE_OVER_BUDGET)
-				continue;
-			fprintf(out, "  %s: %" PRIu64 " bytes in %" PRIu64 " allocations: %s\n",
-				verdict_word(sj->verdict), sj->site->bytes, sj->site->allocs, sj->name);
-			if (sj->verdict == SITE_OVER_BUDGET)
-				fprintf(out, "      rule '%s' (%s:%d) allows %" PRIu64 " bytes in %" PRIu64
-					" allocations\n", sj->rule->name, sj->rule->file, sj->rule->line,
-					sj->rule->max_bytes, sj->rule->max_allocs);
-			print_stack(out, sj->site, o->max_frames);
 		}
-		if (suppressed)
-			fprintf(out, "  suppressed: %" PRIu64 " bytes in %" PRIu64 " allocations from %zu sites\n",
-				pj->suppressed_bytes, pj->suppressed_allocs, suppressed);
-		print_lost(out, p);
+		/* Processes without a block of their own: only what they had suppressed. */
+		for (size_t k = 0; k < pj->nsites; k++)
+			n += pj->sites[k].verdict != SITE_LEAK;
+		if (!n)
+			continue;
+		sites += n;
+		sbytes += pj->suppressed_bytes;
+		sallocs += pj->suppressed_allocs;
+		procs++;
 	}
-	for (size_t i = 0; i < j->nunused; i++)
-		fprintf(out, "memleak-run: suppression matched nothing: %s (%s:%d)\n", j->unused[i]->name,
-			j->unused[i]->file, j->unused[i]->line);
-	for (size_t i = 0; i < j->nloose; i++)
-		fprintf(out, "memleak-run: budget larger than needed: %s (%s:%d) allows %" PRIu64
-			" bytes in %" PRIu64 " allocations, used %" PRIu64 " in %" PRIu64 "\n",
-			j->loose[i]->name, j->loose[i]->file, j->loose[i]->line, j->loose[i]->max_bytes,
-			j->loose[i]->max_allocs, j->loose[i]->matched_bytes, j->loose[i]->matched_allocs);
-	if (judgement__failed(j))
-		fprintf(out, "memleak-run: FAIL: %zu leak sites, %" PRIu64 " bytes in %" PRIu64
-			" allocations (budget %" PRIu64 " bytes, %" PRIu64 " allocations)%s\n",
-			failing_sites, j->leaked_bytes, j->leaked_allocs, o->max_leaked_bytes,
-			o->max_leaked_allocs, j->lost_data ? "; data was lost" : "");
-	else
-		fprintf(out, "memleak-run: OK: %" PRIu64 " bytes in %" PRIu64 " allocations not freed "
-			"(budget %" PRIu64 " bytes, %" PRIu64 " allocations), %zu processes judged\n",
-			j->leaked_bytes, j->leaked_allocs, o->max_leaked_bytes, o->max_leaked_allocs,
-			j->nprocs);
+	if (procs) {
+		fprintf(out, "%s: suppressed in %zu%s process%s: ", c.tool, procs,
+			printed ? " other" : "", procs == 1 ? "" : "es");
+		report_print_amount(out, sbytes, sallocs);
+		fprintf(out, " from %zu site%s\n", sites, sites == 1 ? "" : "s");
+	}
+	print_rules(&c, j->unused, j->nunused, 0);
+	print_rules(&c, j->loose, j->nloose, 1);
+	print_verdict(&c);
 	fflush(out);
 }

@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The gate's short text summary: what failed, with stacks, and the verdict last. */
+/*
+ * The gate's short text summary for CI logs: per process, the failing leak sites with
+ * their stacks, what was suppressed, lost data; then rules that matched nothing, budgets
+ * larger than needed, and the verdict as the last line:
+ *
+ *   memleak-run: FAIL: 3 leak sites, 240 bytes in 5 allocations (budget 0 bytes, 0 allocations)
+ *   memleak-run: OK: no leaks
+ */
 #ifndef SUMMARY_H
 #define SUMMARY_H
 
@@ -9,14 +16,15 @@
 #include "assertions/judge.h"
 
 struct summary_opts {
-	int max_frames;			/* frames shown per stack */
-	uint64_t max_leaked_bytes;	/* the run's budget, for the verdict line */
+	const char *tool;		/* starts the summary's lines; NULL: "memleak-run" */
+	int max_frames;			/* frames shown per stack; 0 or less: all */
+	int max_sites;			/* failing sites shown per process; 0 or less: all */
+	int max_rules;			/* rules listed per kind; 0 or less: all */
+	uint64_t max_leaked_bytes;	/* the run's budget, as given to the judge */
 	uint64_t max_leaked_allocs;
 };
 
+/* o may be NULL for defaults. */
 void summary__print(FILE *out, const struct judgement *j, const struct summary_opts *o);
-
-/* "function+0xoff [module] (file:line)" into a new string; caller frees. */
-char *summary_frame_text(const struct frame *f);
 
 #endif /* SUMMARY_H */

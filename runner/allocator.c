@@ -390,7 +390,14 @@ static int list_libraries(const char *interp, const char *path, struct objlist *
 	return err;
 }
 
+static struct allocator *for_program(const char *path, const struct allocator_opts *opts, int depth);
+
 struct allocator *allocator__for_program(const char *path, const struct allocator_opts *opts)
+{
+	return for_program(path, opts, 0);
+}
+
+static struct allocator *for_program(const char *path, const struct allocator_opts *opts, int depth)
 {
 	struct objlist objs = { 0 };
 	struct allocator *a = NULL;
@@ -411,11 +418,12 @@ struct allocator *allocator__for_program(const char *path, const struct allocato
 		p += strspn(p, " \t");
 		end = p + strcspn(p, " \t\n");
 		*end = '\0';
-		if (*p != '/') {
-			errno = ENOEXEC;
+		/* The kernel follows a few interpreters of interpreters, not a loop. */
+		if (!*p || depth >= 4) {
+			errno = !*p ? ENOEXEC : ELOOP;
 			return NULL;
 		}
-		return allocator__for_program(p, opts);
+		return for_program(p, opts, depth + 1);
 	}
 	err = elf_interp(path, interp, sizeof(interp));
 	if (!err)
@@ -496,9 +504,17 @@ struct allocator *allocator__for_pid(pid_t pid, const struct allocator_opts *opt
 
 struct allocator *allocator__for_object(const char *path, const struct allocator_opts *opts)
 {
+	uint64_t offsets[NSYMBOLS];
 	struct objlist objs = { 0 };
 	struct allocator *a = NULL;
-	int err = objlist_add(&objs, path);
+	int err = scan_elf(path, offsets);
+
+	/* An object that cannot be read is an error, not an object without allocator. */
+	if (err < 0) {
+		errno = -err;
+		return NULL;
+	}
+	err = objlist_add(&objs, path);
 
 	if (!err)
 		a = resolve(&objs, opts);

@@ -55,9 +55,13 @@ char *launch_find_program(const char *name)
 	dirs = strdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin");
 	if (!dirs)
 		return NULL;
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+	/* Split by hand: an empty entry is the current directory, as for execvp. */
+	for (dir = dirs; dir; dir = save) {
 		int e;
 
+		save = strchr(dir, ':');
+		if (save)
+			*save++ = '\0';
 		if (asprintf(&path, "%s/%s", *dir ? dir : ".", name) < 0) {
 			err = -ENOMEM;
 			break;
@@ -159,8 +163,16 @@ int launch__release(struct launch *l)
 	int child_errno = 0;
 	ssize_t n;
 
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	int werr = 0;
+
+	/* A child that died while held must not kill us with SIGPIPE. */
+	sigaction(SIGPIPE, &ign, &old);
 	if (write(l->go_fd, "g", 1) != 1)
-		return -errno;
+		werr = -errno;
+	sigaction(SIGPIPE, &old, NULL);
+	if (werr)
+		return werr;
 	close(l->go_fd);
 	l->go_fd = -1;
 	l->released = 1;

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "reporters/gen_suppressions.h"
+#include "assertions/gen_suppressions.h"
 #include "assertions/judge.h"
 #include "assertions/suppressions.h"
 #include "reporters/annotations.h"
@@ -111,8 +111,16 @@ static int wait_status_code(int status)
 	return 1;
 }
 
+/* What the file reports know of the run besides the judgement. */
+struct run_facts {
+	const char *const *argv;
+	int exit_status;
+	int timed_out;
+	double duration_s;
+};
+
 static int write_reports(const struct run_opts *o, const struct judgement *j,
-			 const struct launch_opts *lo, const struct report_opts *ro)
+			 const struct launch_opts *lo, const struct run_facts *ro)
 {
 	struct summary_opts so = {
 		.max_frames = o->stack_frames,
@@ -123,7 +131,16 @@ static int write_reports(const struct run_opts *o, const struct judgement *j,
 
 	summary__print(stderr, j, &so);
 	if (o->junit) {
-		e = junit__write(j, ro, o->junit);
+		struct junit_opts jo = {
+			.argv = ro->argv,
+			.exit_status = ro->exit_status,
+			.timed_out = ro->timed_out,
+			.max_leaked_bytes = o->max_leaked_bytes,
+			.max_leaked_allocs = o->max_leaked_allocs,
+			.duration_s = ro->duration_s,
+		};
+
+		e = junit__write(j, &jo, o->junit);
 		if (e) {
 			fprintf(stderr, "memleak-run: cannot write %s: %s\n", o->junit, strerror(-e));
 			err = e;
@@ -132,7 +149,16 @@ static int write_reports(const struct run_opts *o, const struct judgement *j,
 		}
 	}
 	if (o->json) {
-		e = json__write(j, ro, o->json);
+		struct json_opts jso = {
+			.argv = ro->argv,
+			.exit_status = ro->exit_status,
+			.timed_out = ro->timed_out,
+			.max_leaked_bytes = o->max_leaked_bytes,
+			.max_leaked_allocs = o->max_leaked_allocs,
+			.duration_s = ro->duration_s,
+		};
+
+		e = json__write(j, &jso, o->json);
 		if (e) {
 			fprintf(stderr, "memleak-run: cannot write %s: %s\n", o->json, strerror(-e));
 			err = e;
@@ -151,7 +177,11 @@ static int write_reports(const struct run_opts *o, const struct judgement *j,
 		}
 	}
 	if (getenv("GITHUB_ACTIONS") && !strcmp(getenv("GITHUB_ACTIONS"), "true")) {
-		struct annotation_opts ao = { .workspace = getenv("GITHUB_WORKSPACE") };
+		struct annotation_opts ao = {
+			.workspace = getenv("GITHUB_WORKSPACE"),
+			.max_leaked_bytes = o->max_leaked_bytes,
+			.max_leaked_allocs = o->max_leaked_allocs,
+		};
 
 		annotations__print(stderr, j, &ao);
 	}
@@ -165,7 +195,7 @@ int main(int argc, char **argv)
 	struct launch_opts lo = { 0 };
 	struct gate_opts go = { 0 };
 	struct judgement *j = NULL;
-	struct report_opts ro = { 0 };
+	struct run_facts ro = { 0 };
 	uint64_t started = collect_now_ns();
 	struct gate *g = NULL;
 	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
@@ -231,8 +261,6 @@ int main(int argc, char **argv)
 	ro.argv = (const char *const *)opts.argv;
 	ro.exit_status = status;
 	ro.timed_out = gate__timed_out(g);
-	ro.max_leaked_bytes = opts.max_leaked_bytes;
-	ro.max_leaked_allocs = opts.max_leaked_allocs;
 	ro.duration_s = (double)(collect_now_ns() - started) / 1e9;
 	err = write_reports(&opts, j, &lo, &ro);
 

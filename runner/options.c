@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "runner/options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -85,7 +86,7 @@ int options_parse_u64(const char *s, uint64_t *out, int allow_suffix)
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -109,6 +110,26 @@ int options_parse_u64(const char *s, uint64_t *out, int allow_suffix)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+void options_report_bad(const char *tool, const char *with_value, int argc, char **argv)
+{
+	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	int len = (int)strcspn(arg, "=");
+
+	/* getopt leaves optopt at the short option, the long option's value, or 0. */
+	if (!strncmp(arg, "--", 2) && optopt > 0 && !strchr(arg, '='))
+		fprintf(stderr, "%s: option '%s' needs a value\n", tool, arg);
+	else if (!strncmp(arg, "--", 2) && optopt > 0)
+		fprintf(stderr, "%s: option '%.*s' takes no value\n", tool, len, arg);
+	else if (!strncmp(arg, "--", 2))
+		fprintf(stderr, "%s: unknown option '%.*s'\n", tool, len, arg);
+	else if (optopt > 0 && optopt < 256 && strchr(with_value, optopt))
+		fprintf(stderr, "%s: option '-%c' needs a value\n", tool, optopt);
+	else if (optopt > 0)
+		fprintf(stderr, "%s: unknown option '-%c'\n", tool, optopt);
+	else
+		fprintf(stderr, "%s: unknown option '%s'\n", tool, arg);
 }
 
 static int bad(const char *opt, const char *val, const char *want)
@@ -135,7 +156,8 @@ int memleak_opts__parse(struct memleak_opts *o, int argc, char **argv)
 	uint64_t v;
 	int c, err;
 
-	optind = 1;
+	/* 0, not 1: getopt starts over completely, as for a first parse. */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+p:c:tao:s:T:z:Z:O:vh", long_opts, NULL)) != -1) {
 		err = 0;
@@ -200,10 +222,7 @@ int memleak_opts__parse(struct memleak_opts *o, int argc, char **argv)
 			fputs(usage, stdout);
 			return 1;
 		default:
-			if (optopt && strchr("pcosTzZO", optopt))
-				fprintf(stderr, "memleak: option -%c needs a value\n", optopt);
-			else
-				fprintf(stderr, "memleak: unknown option '%s'\n", argv[optind - 1]);
+			options_report_bad("memleak", "pcosTzZO", argc, argv);
 			fputs("Try 'memleak --help'.\n", stderr);
 			return -EINVAL;
 		}

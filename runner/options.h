@@ -35,6 +35,9 @@ void memleak_opts__defaults(struct memleak_opts *o);
  */
 int memleak_opts__parse(struct memleak_opts *o, int argc, char **argv);
 
+/* After getopt_long returned '?': says which option was wrong and how, on stderr. */
+void options_report_bad(const char *tool, const char *with_value, int argc, char **argv);
+
 /* Parses a non-negative integer with an optional k/M/G suffix; -EINVAL when malformed. */
 int options_parse_u64(const char *s, uint64_t *out, int allow_suffix);
 

@@ -102,7 +102,8 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv)
 	uint64_t v;
 	int c, err;
 
-	optind = 1;
+	/* 0, not 1: getopt starts over completely, as for a first parse. */
+	optind = 0;
 	opterr = 0;
 	/* '+': options end at the first non-option, so COMMAND's own options are its own. */
 	while ((c = getopt_long(argc, argv, "+s:vh", long_opts, NULL)) != -1) {
@@ -171,10 +172,7 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv)
 			fputs(usage, stdout);
 			return 1;
 		default:
-			if (optopt)
-				fprintf(stderr, "memleak-run: option '%s' needs a value\n", argv[optind - 1]);
-			else
-				fprintf(stderr, "memleak-run: unknown option '%s'\n", argv[optind - 1]);
+			options_report_bad("memleak-run", "s", argc, argv);
 			fputs("Try 'memleak-run --help'.\n", stderr);
 			return -EINVAL;
 		}

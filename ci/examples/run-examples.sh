@@ -23,7 +23,7 @@ for system in "$@"; do
 			./configure -q MEMLEAK_RUN="$gate" >/dev/null && make -s check)
 		grep -q '^:test-result: PASS' "$work/automake/clean_test.trs"
 		grep -q '^:test-result: XFAIL' "$work/automake/leaky_test.trs"
-		grep -q 'LEAK: .*(leaky_test.c)' "$work/automake/leaky_test.log"
+		grep -qi 'leak: .*(leaky_test.c)' "$work/automake/leaky_test.log"
 		grep -q '<failure' "$work/automake/leaky_test.log.junit.xml"
 		;;
 	cmake)
@@ -33,7 +33,7 @@ for system in "$@"; do
 	meson)
 		(cd "$work/meson" && meson setup build >/dev/null &&
 			meson test -C build --wrap="$gate --")
-		grep -q 'LEAK: .*(leaky_test.c)' "$work/meson/build/meson-logs/"testlog*.txt
+		grep -qi 'leak: .*(leaky_test.c)' "$work/meson/build/meson-logs/"testlog*.txt
 		;;
 	*)
 		echo "unknown build system $system" >&2

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * --gen-suppressions: native rules accepting today's unsuppressed leak sites, each with a
- * budget of what it leaks now, so the next run passes and any growth fails.
+ * budget of what it leaks now, so that the next run passes and any growth fails.
  */
 #ifndef GEN_SUPPRESSIONS_H
 #define GEN_SUPPRESSIONS_H
@@ -10,7 +10,7 @@
 
 #include "assertions/judge.h"
 
-/* Writes the rules to out. Returns the number of rules or -errno. */
+/* Writes the rules to out. Returns the number of rules, or -errno. */
 int gen_suppressions__print(FILE *out, const struct judgement *j);
 /* Writes them to path, whole or not at all. Returns 0 or -errno. */
 int gen_suppressions__write(const struct judgement *j, const char *path);

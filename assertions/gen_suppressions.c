@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Writes the native rules that accept a run's unsuppressed leaks as they are now: a
+ * baseline. Each rule pins its site's frames and carries a budget of exactly what the
+ * site leaked over the whole run, so the next run passes and growth fails.
+ */
+#include "assertions/gen_suppressions.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "assertions/frame_names.h"
+#include "assertions/glob.h"
+
+/* Frames a rule pins down: deep enough to keep distinct sites apart. */
+#define GEN_MAX_FRAMES 16
+
+struct gen_rule {
+	const char *name;	/* borrowed from the judgement */
+	char *lines;		/* the frame lines; rules with the same lines are one rule */
+	size_t nlines;
+	size_t nwild;		/* lines that match more than one name */
+	uint64_t bytes;
+	uint64_t allocs;
+};
+
+/* Appends "\t<kind><text>\n" to *buf, or fails with -ENOMEM. */
+static int add_line(char **buf, size_t *len, const char *kind, const char *text,
+		    const char *suffix)
+{
+	size_t n = 1 + strlen(kind) + strlen(text) + strlen(suffix) + 1;
+	char *grown = realloc(*buf, *len + n + 1);
+
+	if (!grown)
+		return -ENOMEM;
+	*buf = grown;
+	*len += snprintf(grown + *len, n + 1, "\t%s%s%s\n", kind, text, suffix);
+	return 0;
+}
+
+/*
+ * The frame lines of a site: "fun:NAME" by function (without clone suffix, so a rebuild
+ * with other optimizations still matches), "obj:LIBRARY" (without version) for a frame
+ * without a function, "fun:*" for a frame without either. Frames below main are left out.
+ */
+static int site_lines(const struct leak_site *site, struct gen_rule *r)
+{
+	size_t depth = frame_names_depth(site);
+	size_t len = 0;
+	int err = 0;
+
+	if (!depth)
+		depth = site->nframes;
+	if (depth > GEN_MAX_FRAMES)
+		depth = GEN_MAX_FRAMES;
+	for (size_t i = 0; i < depth && !err; i++) {
+		const struct frame *f = &site->frames[i];
+		size_t stem = frame_names_stem_len(f->function);
+		char *glob;
+
+		if (stem) {
+			glob = glob_escape(f->function, stem);
+			err = glob ? add_line(&r->lines, &len, "fun:", glob, "") : -ENOMEM;
+			free(glob);
+		} else if (f->module) {
+			const char *base = frame_names_basename(f->module);
+			size_t n = frame_names_module_stem_len(base);
+
+			const char *any = n < strlen(base) ? "*" : "";
+
+			glob = glob_escape(base, n);
+			err = glob ? add_line(&r->lines, &len, "obj:", glob, any) : -ENOMEM;
+			free(glob);
+			r->nwild++;
+		} else {
+			err = add_line(&r->lines, &len, "fun:", "*", "");
+			r->nwild++;
+		}
+		r->nlines++;
+	}
+	return err;
+}
+
+/*
+ * Longer rules first: a rule matches every stack that starts with its frames, so a short
+ * rule placed first would take a longer site's leaks into its own budget. Among equally
+ * long rules the ones with fewer wildcards go first for the same reason.
+ */
+static int cmp_rules(const void *a, const void *b)
+{
+	const struct gen_rule *x = a, *y = b;
+
+	if (x->nlines != y->nlines)
+		return x->nlines > y->nlines ? -1 : 1;
+	if (x->nwild != y->nwild)
+		return x->nwild < y->nwild ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Adds a site to the rule with the same frame lines, or as a new rule. */
+static int collect_site(struct gen_rule **rules, size_t *n, const struct site_judgement *sj)
+{
+	struct gen_rule r = { .name = sj->name }, *grown;
+	int err = site_lines(sj->site, &r);
+
+	if (err) {
+		free(r.lines);
+		return err;
+	}
+	for (size_t k = 0; k < *n; k++) {
+		struct gen_rule *same = &(*rules)[k];
+
+		if (strcmp(same->lines, r.lines))
+			continue;
+		/* The same site in several processes, or stacks alike in all pinned frames. */
+		same->bytes = add_sat(same->bytes, sj->site->bytes);
+		same->allocs = add_sat(same->allocs, sj->site->allocs);
+		if (strcmp(r.name, same->name) < 0)
+			same->name = r.name;
+		free(r.lines);
+		return 0;
+	}
+	grown = realloc(*rules, (*n + 1) * sizeof(*grown));
+	if (!grown) {
+		free(r.lines);
+		return -ENOMEM;
+	}
+	*rules = grown;
+	r.bytes = sj->site->bytes;
+	r.allocs = sj->site->allocs;
+	(*rules)[(*n)++] = r;
+	return 0;
+}
+
+int gen_suppressions__print(FILE *out, const struct judgement *j)
+{
+	struct gen_rule *rules = NULL;
+	uint64_t stackless_bytes = 0, stackless_allocs = 0;
+	size_t n = 0;
+	int err = 0;
+
+	if (!out || !j)
+		return -EINVAL;
+	for (size_t p = 0; p < j->nprocs && !err; p++) {
+		for (size_t s = 0; s < j->procs[p].nsites && !err; s++) {
+			const struct site_judgement *sj = &j->procs[p].sites[s];
+
+			if (sj->verdict != SITE_LEAK)
+				continue;
+			if (!sj->site->nframes) {
+				/* No frame line can match a site without a stack. */
+				stackless_bytes = add_sat(stackless_bytes, sj->site->bytes);
+				stackless_allocs = add_sat(stackless_allocs, sj->site->allocs);
+				continue;
+			}
+			err = collect_site(&rules, &n, sj);
+		}
+	}
+	if (err)
+		goto cleanup;
+	qsort(rules, n, sizeof(*rules), cmp_rules);
+	fputs("# memleak-run suppressions: the leaks of one run, each accepted up to what it\n"
+	      "# leaked then. A leak that grows fails the gate; lower a budget when a leak\n"
+	      "# shrinks, and delete the rule when it is gone. See docs/SUPPRESSIONS.md.\n", out);
+	if (stackless_allocs)
+		fprintf(out, "#\n# Not covered: %" PRIu64 " bytes in %" PRIu64 " allocations "
+			"without a stack; raise --max-leaked-bytes\n# and --max-leaked-allocs "
+			"for them.\n", stackless_bytes, stackless_allocs);
+	for (size_t k = 0; k < n; k++)
+		fprintf(out, "\nleak %s\n%s\tbudget: %" PRIu64 " bytes, %" PRIu64 " allocs\n",
+			rules[k].name, rules[k].lines, rules[k].bytes, rules[k].allocs);
+	if (fflush(out) || ferror(out))
+		err = -EIO;
+cleanup:
+	for (size_t k = 0; k < n; k++)
+		free(rules[k].lines);
+	free(rules);
+	return err ? err : (int)n;
+}
+
+int gen_suppressions__write(const struct judgement *j, const char *path)
+{
+	char *tmp = NULL;
+	FILE *out = NULL;
+	mode_t mask;
+	int fd = -1, err = 0;
+
+	if (!j || !path)
+		return -EINVAL;
+	/* Written beside the target and renamed over it: readers see all of it or none. */
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+		tmp = NULL;
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask)) {
+		err = -errno;
+		goto cleanup;
+	}
+	out = fdopen(fd, "w");
+	if (!out) {
+		err = -errno;
+		goto cleanup;
+	}
+	fd = -1;
+	err = gen_suppressions__print(out, j);
+	if (err >= 0)
+		err = 0;
+	if (fclose(out) && !err)
+		err = -errno;
+	out = NULL;
+	if (!err && rename(tmp, path))
+		err = -errno;
+cleanup:
+	if (out)
+		fclose(out);
+	if (fd >= 0)
+		close(fd);
+	if (err && tmp)
+		unlink(tmp);
+	free(tmp);
+	return err;
+}
