@@ -162,9 +162,10 @@ static int resolve_stack(struct tracer *t, uint32_t tgid, uint64_t hash, struct 
 			rf.dev = st->maps[i].dev;
 			/*
 			 * No mapping holds this address: the frame-pointer walk went through code
-			 * built without frame pointers and read garbage. The stack ends here.
+			 * built without frame pointers and read garbage. The stack ends here,
+			 * unless the mappings could not be read at all (incomplete).
 			 */
-			if (!rf.base && !rf.ino && i > 0)
+			if (!rf.base && !rf.ino && i > 0 && !st->incomplete)
 				break;
 		}
 		f = &site->frames[site->nframes++];

@@ -219,6 +219,8 @@ static int on_event(void *ctx, const struct memleak_event *e)
 	case EV_MODULE_LOAD:
 	case EV_MODULE_UNLOAD:
 		resolver__add_process_file(g->resolver, (pid_t)e->tgid, e->path);
+		if (e->type == EV_MODULE_LOAD)
+			resolver__add_maps(g->resolver, (pid_t)e->tgid);
 		break;
 	case EV_EXIT:
 		if (p) {

@@ -77,6 +77,9 @@ static int on_event(void *ctx, const struct memleak_event *e)
 	case EV_MODULE_LOAD:
 	case EV_MODULE_UNLOAD:
 		resolver__add_process_file(s->resolver, (pid_t)e->tgid, e->path);
+		/* The library's mappings too, while it is loaded (read before it unloads). */
+		if (e->type == EV_MODULE_LOAD)
+			resolver__add_maps(s->resolver, (pid_t)e->tgid);
 		break;
 	case EV_EXIT:
 		if ((pid_t)e->tgid == s->pid)

@@ -17,7 +17,17 @@ struct known_file {
 	char *name;	/* the path the process knew it by, for reports */
 };
 
+/* An executable file mapping seen in a process: a fallback for frames without one. */
+struct seen_mapping {
+	uint32_t tgid;
+	uint64_t start, end, base;
+	uint64_t ino;
+	uint32_t dev;
+};
+
 struct resolver {
+	struct seen_mapping *maps;
+	size_t nmaps, mapcap;
 	struct symbolizer *sym;
 	struct known_file *files;
 	size_t nfiles, cap;
@@ -51,6 +61,7 @@ void resolver__free(struct resolver *r)
 		free(r->files[i].name);
 	}
 	free(r->files);
+	free(r->maps);
 	symbolizer__free(r->sym);
 	free(r);
 }
@@ -125,6 +136,24 @@ int resolver__add_process_file(struct resolver *r, pid_t pid, const char *path)
 	return err;
 }
 
+static void remember_mapping(struct resolver *r, uint32_t tgid, uint64_t start, uint64_t end,
+			     uint64_t base, uint64_t ino, uint32_t dev)
+{
+	for (size_t i = 0; i < r->nmaps; i++)
+		if (r->maps[i].tgid == tgid && r->maps[i].start == start && r->maps[i].ino == ino)
+			return;
+	if (r->nmaps == r->mapcap) {
+		size_t cap = r->mapcap ? r->mapcap * 2 : 64;
+		struct seen_mapping *m = realloc(r->maps, cap * sizeof(*m));
+
+		if (!m)
+			return;
+		r->maps = m;
+		r->mapcap = cap;
+	}
+	r->maps[r->nmaps++] = (struct seen_mapping){ tgid, start, end, base, ino, dev };
+}
+
 int resolver__add_maps(struct resolver *r, pid_t pid)
 {
 	char file[64], line[4352], path[4400];
@@ -136,13 +165,16 @@ int resolver__add_maps(struct resolver *r, pid_t pid)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f) && !err) {
+		unsigned long long start, end, pgoff, ino;
 		unsigned int maj, min;
-		unsigned long long ino;
+		char perms[8];
 		int name_at = 0;
 
-		if (sscanf(line, "%*x-%*x %*s %*x %x:%x %llu %n", &maj, &min, &ino, &name_at) < 3 ||
-		    !ino || line[name_at] != '/')
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &pgoff, &maj,
+			   &min, &ino, &name_at) < 7 || !ino || line[name_at] != '/')
 			continue;
+		if (perms[2] == 'x')
+			remember_mapping(r, (uint32_t)pid, start, end, start - pgoff, ino, kernel_dev(maj, min));
 		line[strcspn(line, "\n")] = '\0';
 		if (strstr(line + name_at, " (deleted)"))
 			continue;
@@ -161,6 +193,24 @@ int resolver__frame(void *ctx, uint32_t tgid, const struct raw_frame *rf, struct
 	out->addr = rf->ip;
 	if (rf->kernel)
 		return symbolizer__resolve_kernel(r->sym, rf->ip, out);
+	if (!rf->ino && !rf->base) {
+		/*
+		 * The tracer could not read this frame's mapping (its lock was busy): use the
+		 * latest mapping seen at that address in the process, if any.
+		 */
+		for (size_t i = r->nmaps; i-- > 0;) {
+			const struct seen_mapping *m = &r->maps[i];
+
+			if (m->tgid == tgid && rf->ip >= m->start && rf->ip < m->end) {
+				struct raw_frame known = *rf;
+
+				known.base = m->base;
+				known.ino = m->ino;
+				known.dev = m->dev;
+				return resolver__frame(ctx, tgid, &known, out);
+			}
+		}
+	}
 	if (!rf->ino) {
 		out->module = rf->base ? "[anon]" : NULL;
 		return -ENOENT;

@@ -375,10 +375,10 @@ START_TEST(test_find_default_path)
 END_TEST
 
 /*
- * BUG: an empty PATH entry (a leading, trailing or doubled ':') means the working
- * directory for execvp, and launch_find_program means to honour it ("*dir ? dir : ".""),
- * but strtok_r never returns empty tokens, so the working directory is never searched and
- * the program is not found (ENOENT).
+ * BUG (found by this test, since fixed): an empty PATH entry (a leading, trailing or
+ * doubled ':') means the working directory for execvp, but launch_find_program split PATH
+ * with strtok_r, which never returns empty tokens, so the working directory was never
+ * searched and the program not found (ENOENT).
  */
 START_TEST(test_find_empty_path_entry)
 {
@@ -490,6 +490,8 @@ START_TEST(test_start_fails_without_fork)
 	use_dir("start_fails_without_fork");
 	write_file(in_tmp("plain"), "#!/bin/sh\n", 0644);
 	plain[0] = (char *)in_tmp("plain");
+	/* Only directories anyone can search: an unreadable one would make it EACCES. */
+	setenv("PATH", "/usr/bin:/bin", 1);
 
 	errno = 0;
 	ck_assert_ptr_null(launch__start(missing, NULL));
@@ -676,10 +678,10 @@ START_TEST(test_drop_privileges)
 END_TEST
 
 /*
- * BUG: a held child that died before launch__release (killed by a signal meant for the
- * process group, the OOM killer, ...) makes the release write into a pipe nobody reads:
- * the caller gets SIGPIPE and dies instead of an error. Neither memleak nor memleak-run
- * ignores SIGPIPE. Expected: a negative errno (for instance -EPIPE or -ESRCH).
+ * BUG (found by this test, since fixed): a held child that died before launch__release
+ * (killed by a signal meant for the process group, the OOM killer, ...) made the release
+ * write into a pipe nobody reads: the caller got SIGPIPE and died instead of getting an
+ * error. Neither memleak nor memleak-run ignores SIGPIPE; expected: a negative errno.
  */
 START_TEST(test_release_after_child_died)
 {

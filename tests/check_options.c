@@ -174,9 +174,9 @@ START_TEST(test_u64_suffixes)
 END_TEST
 
 /*
- * BUG: options_parse_u64 refuses a leading '-' but not one after white space: strtoull
- * skips the spaces and negates, so " -5" is accepted as 2^64 - 5. Options bounded only by
- * 2^64 take it: `memleak -z ' -1'` sets min_size to 18446744073709551615 without a word.
+ * BUG (found by this test, since fixed): options_parse_u64 refused a leading '-' but not
+ * one after white space: strtoull skips the spaces and negates, so " -5" was accepted as
+ * 2^64 - 5, and `memleak -z ' -1'` set min_size to 18446744073709551615 without a word.
  */
 START_TEST(test_u64_negative_after_space)
 {
@@ -483,9 +483,9 @@ START_TEST(test_unknown_and_missing)
 END_TEST
 
 /*
- * BUG: an unknown option first in a group is reported by the wrong word: for "-xt" getopt
- * has not moved past the word yet, so argv[optind - 1] is argv[0] and memleak prints
- * "unknown option 'memleak'".
+ * BUG (found by this test, since fixed): an unknown option first in a group was reported
+ * by the wrong word: for "-xt" getopt has not moved past the word yet, so
+ * argv[optind - 1] was argv[0] and memleak printed "unknown option 'memleak'".
  */
 START_TEST(test_unknown_in_group)
 {
@@ -500,10 +500,9 @@ START_TEST(test_unknown_in_group)
 END_TEST
 
 /*
- * BUG: a long-only option missing its value (--max-blocks, --max-stacks) is reported as
- * unknown: optopt holds the option's code (>= 256), which matches no letter of the list
- * of options with values, so "unknown option '--max-blocks'" is printed instead of
- * saying it needs a value.
+ * BUG (found by this test, since fixed): a long-only option missing its value
+ * (--max-blocks, --max-stacks) was reported as unknown: optopt holds the option's code
+ * (>= 256), which matched no letter of the options with values.
  */
 START_TEST(test_long_only_missing_value)
 {
@@ -513,11 +512,11 @@ START_TEST(test_long_only_missing_value)
 END_TEST
 
 /*
- * BUG: memleak_opts__parse resets getopt with optind = 1, which in glibc does not clear
- * the position inside a word of grouped options. After a parse that stopped inside
- * "-qt" (unknown -q), the next parse continues with the 't' left over from the old argv
- * and then skips its own argv[1]: "-a" is lost and trace is set. glibc restarts from
- * scratch only with optind = 0.
+ * BUG (found by this test, since fixed): memleak_opts__parse reset getopt with
+ * optind = 1, which in glibc does not clear the position inside a word of grouped
+ * options. After a parse that stopped inside "-qt" (unknown -q), the next parse went on
+ * with the 't' left over from the old argv and skipped its own argv[1]: "-a" was lost
+ * and trace set. glibc restarts from scratch only with optind = 0.
  */
 START_TEST(test_parse_twice)
 {
