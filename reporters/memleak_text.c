@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "reporters/frame_format.h"
+
 static const char *basename_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -12,17 +14,10 @@ static const char *basename_of(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* Text from the traced program, printable ASCII only: one frame, one line. */
-static void put_clean(FILE *out, const char *s)
-{
-	for (; *s; s++)
-		fputc((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f ? '?' : *s, out);
-}
-
 void memleak_text__frame(FILE *out, const struct frame *f)
 {
 	if (f->function) {
-		put_clean(out, f->function);
+		frame_format_put_clean(out, f->function, 0);
 		fprintf(out, "+0x%" PRIx64, f->offset);
 	} else {
 		fprintf(out, "[unknown] 0x%" PRIx64, f->addr);
@@ -30,13 +25,13 @@ void memleak_text__frame(FILE *out, const struct frame *f)
 	/* Kernel modules come bracketed already: "[kernel]". */
 	if (f->module) {
 		fputs(f->module[0] == '[' ? " " : " [", out);
-		put_clean(out, f->module[0] == '[' ? f->module : basename_of(f->module));
+		frame_format_put_clean(out, f->module[0] == '[' ? f->module : basename_of(f->module), 0);
 		if (f->module[0] != '[')
 			fputc(']', out);
 	}
 	if (f->file && f->line) {
 		fputs(" (", out);
-		put_clean(out, basename_of(f->file));
+		frame_format_put_clean(out, basename_of(f->file), 0);
 		fprintf(out, ":%d)", f->line);
 	}
 	fputc('\n', out);
