@@ -28,6 +28,8 @@ const volatile bool wa_missing_free = false;
 const volatile bool follow_children = false;	/* track processes forked by traced ones */
 const volatile bool kernel_stacks = false;	/* kernel mode: stacks are kernel stacks */
 const volatile __u64 page_size = 4096;
+/* Probes fire but record nothing: what tracing costs before any work (diagnostics). */
+const volatile bool record_nothing = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -65,6 +67,9 @@ struct pending_call {
 struct thread_state {
 	__u32 depth;
 	__u32 pad;
+	/* The thread's stack mapping, where a frame-pointer walk may read without faulting. */
+	__u64 stack_lo;
+	__u64 stack_hi;
 	struct pending_call calls[MEMLEAK_MAX_NEST];
 };
 
@@ -156,6 +161,15 @@ static __always_inline __u32 drop_stale(struct thread_state *ts, __u64 sp)
 	return d;
 }
 
+/*
+ * The stack pointer, read straight from the context: the verifier rejects a context
+ * access through a pointer the compiler has offset, so the load must not be rewritten.
+ */
+static __always_inline __u64 read_sp(struct pt_regs *ctx)
+{
+	return *(volatile unsigned long *)&PT_REGS_SP(ctx);
+}
+
 struct vma_lookup {
 	struct frame_mapping *out;
 };
@@ -215,23 +229,109 @@ static __always_inline void save_mappings(struct stack_trace *st)
 		 &m, 0);
 }
 
+struct stack_range {
+	__u64 lo, hi;
+};
+
+static long stack_vma_found(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct stack_range *r = data;
+
+	r->lo = BPF_CORE_READ(vma, vm_start);
+	r->hi = BPF_CORE_READ(vma, vm_end);
+	return 0;
+}
+
+/*
+ * Learns the bounds of the mapping the thread's stack pointer is in, once per thread (and
+ * again when it runs on another stack: a signal stack, a coroutine). Returns false when
+ * the address space's lock is busy.
+ */
+static __always_inline bool stack_bounds(struct thread_state *ts, __u64 sp)
+{
+	if (sp >= ts->stack_lo && sp < ts->stack_hi)
+		return true;
+	struct stack_range r = {};
+
+	bpf_find_vma(bpf_get_current_task_btf(), sp, stack_vma_found, &r, 0);
+	ts->stack_lo = r.lo;
+	ts->stack_hi = r.hi;
+	return sp >= r.lo && sp < r.hi;
+}
+
+struct fp_walk {
+	struct stack_trace *st;
+	__u64 fp;	/* the frame to read next: saved frame pointer, then return address */
+	__u64 hi;	/* end of the stack mapping */
+	__u32 nr;
+};
+
+static long walk_one_frame(__u32 i, void *data)
+{
+	struct fp_walk *w = data;
+	__u64 frame[2];
+	/* Frame 0 is the instruction pointer; the mask restates the bound for the verifier. */
+	__u32 k = (i + 1) & 127;
+
+	/*
+	 * A frame must lie inside the stack mapping, above the one before it: code without
+	 * frame pointers leaves any value in the register, and reading an unmapped address
+	 * costs a page fault, the dearest thing a probe can do here.
+	 */
+	if (k >= MEMLEAK_MAX_STACK_DEPTH || (w->fp & 7) || w->fp + sizeof(frame) > w->hi)
+		return 1;
+	if (bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp) || !frame[1])
+		return 1;
+	w->st->ips[k & 127] = frame[1];
+	w->nr = k + 1;
+	if (frame[0] <= w->fp)
+		return 1;
+	w->fp = frame[0];
+	return 0;
+}
+
+/*
+ * The user stack by frame pointers, as the kernel's own walker would find it, but never
+ * reading outside the thread's stack. Returns the number of frames, 0 when the stack's
+ * bounds are not known yet.
+ */
+static __always_inline __u32 walk_user_stack(struct pt_regs *regs, struct thread_state *ts,
+					     struct stack_trace *st)
+{
+	__u64 sp = read_sp(regs);
+	struct fp_walk w = { .st = st, .fp = PT_REGS_FP(regs), .nr = 1 };
+
+	if (!stack_bounds(ts, sp))
+		return 0;
+	st->ips[0] = PT_REGS_IP(regs);
+	if (w.fp < sp)
+		return 1;
+	w.hi = ts->stack_hi;
+	bpf_loop(MEMLEAK_MAX_STACK_DEPTH, walk_one_frame, &w, 0);
+	return w.nr;
+}
+
 /*
  * Captures the current stack and stores it once, keyed by a hash of its frames. Hashing
  * the frames ourselves avoids the bucket collisions of a stack-trace map, which would
- * silently lose stacks. Returns 0 when no stack could be kept.
+ * silently lose stacks. `ts` is the thread's state for user stacks, NULL for kernel
+ * stacks. Returns 0 when no stack could be kept.
  */
-static __always_inline __u64 save_stack(void *ctx)
+static __always_inline __u64 save_stack(void *ctx, struct thread_state *ts)
 {
 	__u32 zero = 0;
 	struct stack_trace *st = bpf_map_lookup_elem(&stack_scratch, &zero), *stored;
-	__u64 flags = kernel_stacks ? 0 : BPF_F_USER_STACK;
 	__u64 hash = 0xcbf29ce484222325ULL;
-	long len;
+	long len = 0;
 	__u32 nr, i;
 
 	if (!st)
 		return 0;
-	len = bpf_get_stack(ctx, st->ips, sizeof(st->ips), flags);
+	if (ts)
+		len = walk_user_stack(ctx, ts, st) * sizeof(__u64);
+	/* Kernel stacks, and a user stack whose bounds the busy lock kept from us. */
+	if (len <= 0)
+		len = bpf_get_stack(ctx, st->ips, sizeof(st->ips), ts ? BPF_F_USER_STACK : 0);
 	if (len <= 0) {
 		count(CNT_STACK_ERRORS);
 		return 0;
@@ -337,8 +437,8 @@ static __always_inline int block_free(__u32 tgid, __u32 tid, __u64 addr, __u32 f
 	return 1;
 }
 
-static __always_inline void block_alloc(void *ctx, __u32 tgid, __u32 tid, __u64 addr, __u64 size,
-					__u32 fn)
+static __always_inline void block_alloc(void *ctx, struct thread_state *ts, __u32 tgid, __u32 tid,
+					__u64 addr, __u64 size, __u32 fn)
 {
 	struct block_key key = { .tgid = tgid, .addr = addr };
 	struct block_info info = {
@@ -357,7 +457,7 @@ static __always_inline void block_alloc(void *ctx, __u32 tgid, __u32 tid, __u64 
 			count(CNT_MISSED_FREES);
 		block_free(tgid, tid, addr, fn);
 	}
-	info.stack_hash = save_stack(ctx);
+	info.stack_hash = save_stack(ctx, ts);
 	if (bpf_map_update_elem(&blocks, &key, &info, BPF_ANY)) {
 		count(CNT_MAP_FULL);
 		return;
@@ -397,23 +497,18 @@ static __always_inline bool size_wanted(__u64 size)
  * A call made while another allocator call is in progress on this thread is the
  * allocator's own business (reallocarray calling realloc): only the outermost counts.
  */
-/*
- * The stack pointer, read straight from the context: the verifier rejects a context
- * access through a pointer the compiler has offset, so the load must not be rewritten.
- */
-static __always_inline __u64 read_sp(struct pt_regs *ctx)
-{
-	return *(volatile unsigned long *)&PT_REGS_SP(ctx);
-}
 
 static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u64 arg)
 {
 	__u64 sp = read_sp(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_state *ts = thread_state(tid);
+	struct thread_state *ts;
 	struct pending_call *c;
 	__u32 d;
 
+	if (record_nothing)
+		return 0;
+	ts = thread_state(tid);
 	if (!ts)
 		return 0;
 	/*
@@ -526,6 +621,8 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 	__u64 addr = (__u64)ret;
 	__u32 d;
 
+	if (record_nothing)
+		return 0;
 	if (!ts) {
 		count(CNT_UNMATCHED_RETURNS);
 		return 0;
@@ -574,7 +671,7 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 		if (!addr || !c.record)
 			return 0;
 	}
-	block_alloc(ctx, tgid, tid, addr, c.size, c.fn);
+	block_alloc(ctx, ts, tgid, tid, addr, c.size, c.fn);
 	return 0;
 }
 
@@ -583,7 +680,7 @@ int BPF_KPROBE(free_enter, void *ptr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
-	if (ptr)
+	if (ptr && !record_nothing)
 		block_free(pid_tgid >> 32, (__u32)pid_tgid, (__u64)ptr, FN_FREE);
 	return 0;
 }
@@ -593,7 +690,7 @@ int BPF_KPROBE(delete_enter, void *ptr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
-	if (ptr)
+	if (ptr && !record_nothing)
 		block_free(pid_tgid >> 32, (__u32)pid_tgid, (__u64)ptr, FN_DELETE);
 	return 0;
 }
@@ -603,7 +700,8 @@ int BPF_KPROBE(munmap_enter, void *addr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
-	block_free(pid_tgid >> 32, (__u32)pid_tgid, (__u64)addr, FN_MUNMAP);
+	if (!record_nothing)
+		block_free(pid_tgid >> 32, (__u32)pid_tgid, (__u64)addr, FN_MUNMAP);
 	return 0;
 }
 
@@ -764,7 +862,7 @@ static __always_inline int kernel_alloc(void *ctx, __u64 addr, __u64 size, __u32
 {
 	if (!addr || !size_wanted(size))
 		return 0;
-	block_alloc(ctx, 0, (__u32)bpf_get_current_pid_tgid(), addr, size, kfn);
+	block_alloc(ctx, NULL, 0, (__u32)bpf_get_current_pid_tgid(), addr, size, kfn);
 	return 0;
 }
 
