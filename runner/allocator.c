@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "runner/allocator.h"
+#include "runner/placement.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -202,6 +203,27 @@ static int wanted(int fn, const struct allocator_opts *opts)
 	return 1;
 }
 
+/* How far past a function's entry its probe can sit (placement.h); 0 when unreadable. */
+static uint64_t probe_skip(const char *path, uint64_t entry, enum memleak_fn fn)
+{
+	uint8_t code[PLACEMENT_WINDOW];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+#ifndef __x86_64__
+	/* The decoder knows x86-64 only. */
+	close(fd);
+	fd = -1;
+#endif
+	if (fd < 0)
+		return 0;
+	n = pread(fd, code, sizeof(code), (off_t)entry);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	return placement_skip(code, (size_t)n, fn == FN_FREE || fn == FN_DELETE);
+}
+
 /*
  * Each function comes from the first object that defines it, as symbol interposition
  * decides. Two names at one address (memalign and aligned_alloc) get one probe.
@@ -255,12 +277,15 @@ static struct allocator *resolve(const struct objlist *objs, const struct alloca
 		if (obj == objs->n)
 			continue;
 		for (size_t s = 0; s < a->nsites; s++)
-			if (a->sites[s].offset == offs[obj][sym] && !strcmp(a->sites[s].path, objs->paths[obj]))
+			if (a->sites[s].entry == offs[obj][sym] && !strcmp(a->sites[s].path, objs->paths[obj]))
 				dup = 1;
 		if (dup)
 			continue;
 		a->sites[a->nsites].fn = fn;
+		a->sites[a->nsites].entry = offs[obj][sym];
 		a->sites[a->nsites].offset = offs[obj][sym];
+		if (!(opts && opts->at_entry))
+			a->sites[a->nsites].offset += probe_skip(objs->paths[obj], offs[obj][sym], fn);
 		a->sites[a->nsites].path = strdup(objs->paths[obj]);
 		if (!a->sites[a->nsites].path) {
 			err = -ENOMEM;

@@ -15,7 +15,8 @@
 struct probe_site {
 	enum memleak_fn fn;
 	char *path;		/* path the kernel can open (through /proc/PID/root for -p) */
-	uint64_t offset;	/* file offset of the function's first instruction */
+	uint64_t entry;		/* file offset of the function's first instruction */
+	uint64_t offset;	/* file offset of the probe: the entry, or past it (placement.h) */
 };
 
 struct allocator {
@@ -30,6 +31,7 @@ struct allocator {
 struct allocator_opts {
 	int want_mmap;		/* mmap, munmap, mremap */
 	int want_dl;		/* dlopen, dlclose (library paths for symbolization) */
+	int at_entry;		/* every probe on its function's first instruction */
 };
 
 /*

@@ -245,6 +245,7 @@ struct gate *gate__new(const struct gate_opts *opts)
 		.sample_rate = 1,
 		.max_blocks = opts->max_blocks,
 		.max_stacks = opts->max_stacks,
+		.probe_only = opts->probe_only,
 		.verbose = opts->verbose,
 		.on_event = on_event,
 	};
@@ -292,7 +293,7 @@ void gate__free(struct gate *g)
 
 int gate__start(struct gate *g, char *const argv[], const struct launch_opts *lo)
 {
-	struct allocator_opts ao = { .want_dl = 1 };
+	struct allocator_opts ao = { .want_dl = 1, .at_entry = g->opts.probes_at_entry };
 	struct allocator *alloc = NULL;
 	const char *base;
 	int err;

@@ -19,6 +19,8 @@ struct gate_opts {
 	uint32_t max_blocks;
 	uint32_t max_stacks;
 	unsigned int timeout;		/* seconds, 0: none */
+	int probes_at_entry;		/* every probe on its function's first instruction */
+	int probe_only;			/* probes attached, nothing recorded (diagnostics) */
 	int verbose;
 };
 

@@ -130,7 +130,8 @@ static void report(struct session *s, int final)
 
 static struct allocator *find_allocator(const struct memleak_opts *o, const char *program, pid_t pid)
 {
-	struct allocator_opts ao = { .want_mmap = o->mmap, .want_dl = 1 };
+	struct allocator_opts ao = { .want_mmap = o->mmap, .want_dl = 1,
+				     .at_entry = o->probes_at_entry };
 	struct allocator *a;
 	const char *what;
 

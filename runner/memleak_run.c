@@ -221,6 +221,8 @@ int main(int argc, char **argv)
 	go.max_blocks = opts.max_blocks;
 	go.max_stacks = opts.max_stacks;
 	go.timeout = opts.timeout;
+	go.probes_at_entry = opts.probes_at_entry;
+	go.probe_only = opts.probe_only;
 	go.verbose = opts.verbose;
 	g = gate__new(&go);
 	if (!g) {

@@ -37,6 +37,8 @@ static const char usage[] =
 "      --mmap             also trace mmap, munmap and mremap\n"
 "      --max-blocks N     outstanding blocks tracked at once (default 1048576)\n"
 "      --max-stacks N     distinct stacks kept (default 65536)\n"
+"      --probes-at-entry  probe each function's first instruction, as memleak.py does,\n"
+"                         not past the ones the kernel must single-step\n"
 "  -v, --verbose          more diagnostics (-vv: libbpf's too)\n"
 "  -h, --help             this help\n";
 
@@ -47,6 +49,7 @@ enum {
 	OPT_MMAP,
 	OPT_MAX_BLOCKS,
 	OPT_MAX_STACKS,
+	OPT_AT_ENTRY,
 };
 
 static const struct option long_opts[] = {
@@ -66,6 +69,7 @@ static const struct option long_opts[] = {
 	{ "mmap", no_argument, NULL, OPT_MMAP },
 	{ "max-blocks", required_argument, NULL, OPT_MAX_BLOCKS },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "probes-at-entry", no_argument, NULL, OPT_AT_ENTRY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -214,6 +218,9 @@ int memleak_opts__parse(struct memleak_opts *o, int argc, char **argv)
 		case OPT_MAX_STACKS:
 			err = parse_bounded("--max-stacks", optarg, 64, 1U << 24, 1, &v);
 			o->max_stacks = (uint32_t)v;
+			break;
+		case OPT_AT_ENTRY:
+			o->probes_at_entry = 1;
 			break;
 		case 'v':
 			o->verbose++;

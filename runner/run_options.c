@@ -36,6 +36,10 @@ static const char usage[] =
 "      --summary-frames N     frames shown per stack in the summary (default 12)\n"
 "      --max-blocks N         outstanding blocks tracked at once (default 4194304)\n"
 "      --max-stacks N         distinct stacks kept (default 65536)\n"
+"      --probes-at-entry      probe each function's first instruction, as memleak(8)\n"
+"                             does, not past the ones the kernel must single-step\n"
+"      --probe-only           attach every probe but record nothing: the cost of the\n"
+"                             probes alone (diagnostics; judges nothing)\n"
 "  -v, --verbose              more diagnostics\n"
 "  -h, --help                 this help\n";
 
@@ -54,6 +58,8 @@ enum {
 	OPT_FRAMES,
 	OPT_MAX_BLOCKS,
 	OPT_MAX_STACKS,
+	OPT_AT_ENTRY,
+	OPT_PROBE_ONLY,
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +78,8 @@ static const struct option long_opts[] = {
 	{ "summary-frames", required_argument, NULL, OPT_FRAMES },
 	{ "max-blocks", required_argument, NULL, OPT_MAX_BLOCKS },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "probes-at-entry", no_argument, NULL, OPT_AT_ENTRY },
+	{ "probe-only", no_argument, NULL, OPT_PROBE_ONLY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -164,6 +172,12 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv)
 		case OPT_MAX_STACKS:
 			err = number("--max-stacks", optarg, 64, 1U << 24, &v);
 			o->max_stacks = (uint32_t)v;
+			break;
+		case OPT_AT_ENTRY:
+			o->probes_at_entry = 1;
+			break;
+		case OPT_PROBE_ONLY:
+			o->probe_only = 1;
 			break;
 		case 'v':
 			o->verbose++;

@@ -23,6 +23,8 @@ struct run_opts {
 	int stack_frames;		/* --summary-frames: frames per stack in the summary */
 	uint32_t max_blocks;		/* --max-blocks */
 	uint32_t max_stacks;		/* --max-stacks */
+	int probes_at_entry;		/* --probes-at-entry */
+	int probe_only;			/* --probe-only */
 	int verbose;			/* -v */
 	char **argv;			/* the command after -- */
 };

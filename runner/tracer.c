@@ -340,6 +340,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->skel->rodata->wa_missing_free = opts->wa_missing_free;
 	t->skel->rodata->follow_children = opts->follow_children;
 	t->skel->rodata->kernel_stacks = opts->kernel;
+	t->skel->rodata->record_nothing = opts->probe_only;
 	t->skel->rodata->page_size = page > 0 ? (uint64_t)page : 4096;
 	if (opts->max_blocks)
 		bpf_map__set_max_entries(t->skel->maps.blocks, opts->max_blocks);

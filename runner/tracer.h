@@ -30,6 +30,7 @@ struct tracer_opts {
 	uint32_t max_stacks;		/* distinct stacks map size */
 	tracer_event_fn on_event;
 	void *event_ctx;
+	int probe_only;			/* probes attached, programs record nothing */
 	int verbose;
 };
 

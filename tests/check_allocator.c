@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "runner/allocator.h"
+#include "runner/placement.h"
 #include "tests/testutil.h"
 
 #define LIBC "/lib/x86_64-linux-gnu/libc.so.6"
@@ -136,7 +137,7 @@ static void ck_sites_sane(const struct allocator *a)
 			      a->sites[i].path);
 		ck_assert_uint_gt(a->sites[i].offset, 0);
 		for (size_t j = i + 1; j < a->nsites; j++)
-			ck_assert_msg(a->sites[i].offset != a->sites[j].offset ||
+			ck_assert_msg(a->sites[i].entry != a->sites[j].entry ||
 					      strcmp(a->sites[i].path, a->sites[j].path),
 				      "%s and %s share one probe", allocator_fn_name(a->sites[i].fn),
 				      allocator_fn_name(a->sites[j].fn));
@@ -171,9 +172,12 @@ static void ck_site_at_symbol(const struct allocator *a, enum memleak_fn fn, con
 		      allocator_fn_name(fn), s->path, lib);
 	ck_assert_msg(nm_value(lib, dynamic, name, &value) == 0, "nm finds no %s in %s", name,
 		      lib);
-	ck_assert_msg(s->offset == file_offset(lib, value),
+	ck_assert_msg(s->entry == file_offset(lib, value),
 		      "%s at 0x%" PRIx64 ", nm says 0x%" PRIx64 " (file offset 0x%" PRIx64 ")",
-		      name, s->offset, value, file_offset(lib, value));
+		      name, s->entry, value, file_offset(lib, value));
+	/* The probe is at the entry or a few instructions past it, never elsewhere. */
+	ck_assert_msg(s->offset >= s->entry && s->offset < s->entry + 64,
+		      "%s probed at 0x%" PRIx64 ", its entry is 0x%" PRIx64, name, s->offset, s->entry);
 }
 
 static struct allocator *for_program(const char *path, const struct allocator_opts *opts)
@@ -304,12 +308,12 @@ START_TEST(test_aliases_share_a_probe)
 		if (!s)
 			s = site_of(a, FN_MEMALIGN);
 		ck_assert_ptr_nonnull(s);
-		ck_assert_uint_eq(s->offset, memalign);
+		ck_assert_uint_eq(s->entry, memalign);
 	} else {
 		fprintf(stderr, "test_aliases_share_a_probe: memalign and aligned_alloc differ here\n");
 		ck_assert_uint_eq(n, 2);
-		ck_assert_uint_eq(site_of(a, FN_MEMALIGN)->offset, memalign);
-		ck_assert_uint_eq(site_of(a, FN_ALIGNED_ALLOC)->offset, aligned);
+		ck_assert_uint_eq(site_of(a, FN_MEMALIGN)->entry, memalign);
+		ck_assert_uint_eq(site_of(a, FN_ALIGNED_ALLOC)->entry, aligned);
 	}
 	allocator__free(a);
 }
@@ -603,9 +607,63 @@ static void ck_site_is_called(const struct allocator *a, enum memleak_fn fn, con
 	ck_assert_msg(same_file(s->path, info.dli_fname), "%s probed in %s, called in %s", name,
 		      s->path, info.dli_fname);
 	want = file_offset(info.dli_fname, (uintptr_t)addr - (uintptr_t)info.dli_fbase);
-	ck_assert_msg(s->offset == want, "%s probed at 0x%" PRIx64 ", called at 0x%" PRIx64, name,
-		      s->offset, want);
+	ck_assert_msg(s->entry == want, "%s found at 0x%" PRIx64 ", called at 0x%" PRIx64, name,
+		      s->entry, want);
 }
+
+/* The first bytes of a site's function, as placement reads them. */
+static size_t read_code(const struct probe_site *s, uint8_t *code, size_t len)
+{
+	int fd = open(s->path, O_RDONLY);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	n = pread(fd, code, len, (off_t)s->entry);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	return (size_t)n;
+}
+
+/*
+ * Each probe sits where placement decides for the real code of this machine's libc (and
+ * a static program's own allocator), and at the entry when asked.
+ */
+START_TEST(test_probe_placement)
+{
+	const char *programs[] = { "/bin/true", fixture(FIXTURE_STATIC) };
+	struct allocator_opts at_entry = { .at_entry = 1 };
+
+	for (size_t p = 0; p < sizeof(programs) / sizeof(programs[0]); p++) {
+		struct allocator *a = for_program(programs[p], NULL);
+		struct allocator *e = for_program(programs[p], &at_entry);
+		const struct probe_site *f = site_of(a, FN_FREE);
+
+		for (size_t i = 0; i < a->nsites; i++) {
+			const struct probe_site *s = &a->sites[i];
+			uint8_t code[PLACEMENT_WINDOW];
+			size_t n = read_code(s, code, sizeof(code));
+
+			ck_assert_uint_eq(s->offset - s->entry,
+					  placement_skip(code, n, s->fn == FN_FREE || s->fn == FN_DELETE));
+		}
+		ck_assert_uint_eq(e->nsites, a->nsites);
+		for (size_t i = 0; i < e->nsites; i++)
+			ck_assert_uint_eq(e->sites[i].offset, e->sites[i].entry);
+		/* glibc's free starts with its null check: the probe must have moved past it. */
+		ck_assert_ptr_nonnull(f);
+		{
+			uint8_t code[4];
+
+			if (read_code(f, code, sizeof(code)) >= 3 && code[0] == 0x48 && code[1] == 0x85 &&
+			    code[2] == 0xff)
+				ck_assert_msg(f->offset > f->entry, "%s: free still probed at its entry",
+					      programs[p]);
+		}
+		allocator__free(a);
+		allocator__free(e);
+	}
+}
+END_TEST
 
 /* This very process, through /proc: the executable first, libc last. */
 START_TEST(test_pid_self)
@@ -748,6 +806,7 @@ static Suite *allocator_suite(void)
 	tcase_add_test(tc, test_script_relative_interpreter);
 	tcase_add_test(tc, test_object);
 	tcase_add_test(tc, test_object_errors);
+	tcase_add_test(tc, test_probe_placement);
 	tcase_add_test(tc, test_pid_self);
 	tcase_add_test(tc, test_pid_other);
 	suite_add_tcase(s, tc);
@@ -756,11 +815,5 @@ static Suite *allocator_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(allocator_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(allocator_suite());
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "reporters/frame_format.h"
+#include "tests/testutil.h"
 
 static char *frame_text(const struct frame *f, unsigned int flags)
 {
@@ -138,11 +139,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(suite());
 }

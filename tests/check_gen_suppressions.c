@@ -17,6 +17,7 @@
 #include "assertions/judge.h"
 #include "assertions/suppressions.h"
 #include "assertions/gen_suppressions.h"
+#include "tests/testutil.h"
 
 #define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
 #define APP "/home/u/proj/app"
@@ -602,11 +603,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(suite());
 }

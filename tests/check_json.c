@@ -15,6 +15,7 @@
 
 #include "reporters/json.h"
 #include "tests/report_fixture.h"
+#include "tests/testutil.h"
 
 static char tmpdir[4096];
 static char path[8192];
@@ -439,11 +440,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(suite());
 }

@@ -20,6 +20,7 @@
 
 #include "reporters/junit.h"
 #include "tests/report_fixture.h"
+#include "tests/testutil.h"
 
 static char tmpdir[4096];
 
@@ -671,11 +672,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(suite());
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "runner/launch.h"
+#include "tests/testutil.h"
 
 /* --- helpers --------------------------------------------------------------------------------- */
 
@@ -752,11 +753,5 @@ static Suite *launch_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(launch_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(launch_suite());
 }

@@ -361,15 +361,8 @@ static Suite *memleak_text_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	/* Times print in local time: pin the zone so that the stamps are known. */
 	setenv("TZ", "UTC", 1);
 	tzset();
-	sr = srunner_create(memleak_text_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(memleak_text_suite());
 }

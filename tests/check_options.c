@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "runner/options.h"
+#include "tests/testutil.h"
 
 /* What one call to memleak_opts__parse returned and printed. */
 struct parsed {
@@ -580,11 +581,5 @@ static Suite *options_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(options_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(options_suite());
 }

@@ -16,6 +16,7 @@
 
 #include "reporters/report.h"
 #include "tests/report_fixture.h"
+#include "tests/testutil.h"
 
 static char *printed(void (*fn)(FILE *, uint64_t, uint64_t), uint64_t a, uint64_t b)
 {
@@ -222,11 +223,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(suite());
 }

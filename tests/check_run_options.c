@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "runner/run_options.h"
+#include "tests/testutil.h"
 
 /* What one call to run_opts__parse returned and printed. */
 struct parsed {
@@ -446,11 +447,5 @@ static Suite *run_options_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(run_options_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(run_options_suite());
 }

@@ -872,11 +872,5 @@ static Suite *symbolize_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(symbolize_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return test_run_suite(symbolize_suite());
 }

@@ -43,17 +43,11 @@ int main(void)
 {
 	Suite *s = suite_create("integrations");
 	TCase *tc = tcase_create("make check");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_automake);
 	tcase_add_test(tc, test_cmake);
 	tcase_add_test(tc, test_meson);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

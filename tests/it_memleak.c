@@ -312,6 +312,74 @@ START_TEST(test_static_binary)
 }
 END_TEST
 
+/*
+ * Every call is seen, wherever the probes sit: the counted fixture's frees, realloc's
+ * implicit frees and its leaks, counted event by event (-t), with the probes placed past
+ * free's null check and at the entries; in a dynamic program at -O2 and -O0 and in a
+ * static one, whose allocator is its own.
+ */
+static const struct {
+	const char *fixture;
+	const char *flags;
+} counted_cases[] = {
+	{ "counted", "" },
+	{ "counted-O0", "" },
+	{ "static_counted", "" },
+	{ "counted", "--probes-at-entry" },
+	{ "static_counted", "--probes-at-entry" },
+};
+
+START_TEST(test_every_call_counted)
+{
+	const char *fixture = counted_cases[_i].fixture, *flags = counted_cases[_i].flags;
+	/* Event lines (-t) of the fixture's own blocks, told apart by size. */
+	static const struct {
+		const char *kind;
+		unsigned size;
+		int n;
+	} events[] = {
+		{ "alloc malloc", 3331, 1000 },
+		{ "alloc calloc", 3332, 1000 },
+		{ "alloc ", 3333, 1000 },	/* realloc(NULL, n): glibc's realloc jumps to malloc */
+		{ "alloc realloc", 3334, 1000 },
+		{ "free  free", 3331, 900 },
+		{ "free  free", 3332, 1000 },
+		{ "free  realloc", 3333, 1000 },
+		{ "free  free", 3334, 1000 },
+	};
+	struct run_result res;
+	struct report rep;
+	uint64_t bytes, allocs;
+
+	ck_assert_int_eq(run_sh(&res, "%s %s -t -T 100 -c '%s/tests/fixtures/%s 1000'", memleak(),
+				flags, test_output_dir(), fixture), 0);
+	ck_assert_msg(res.status == 0, "%s %s: exit %d\n%s", fixture, flags, res.status, res.err);
+	for (size_t k = 0; k < sizeof(events) / sizeof(events[0]); k++) {
+		int seen = 0;
+
+		for (const char *l = res.out; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+			size_t len = strcspn(l, "\n");
+			char tail[32];
+
+			snprintf(tail, sizeof(tail), " size %u", events[k].size);
+			if (!strncmp(l, events[k].kind, strlen(events[k].kind)) &&
+			    len > strlen(tail) && !strncmp(l + len - strlen(tail), tail, strlen(tail)))
+				seen++;
+		}
+		ck_assert_msg(seen == events[k].n, "%s %s: %d '%s ... size %u' events, expected %d",
+			      fixture, flags, seen, events[k].kind, events[k].size, events[k].n);
+	}
+	parse_report(res.out, &rep);
+	totals_from(&rep, "round_of_calls", &bytes, &allocs);
+	ck_assert_msg(bytes == 100 * 3331 && allocs == 100, "%s %s: %" PRIu64 " bytes in %" PRIu64
+		      " allocations outstanding\n%s", fixture, flags, bytes, allocs, res.out);
+	ck_assert_msg(!strstr(res.out, "Lost events"), "%s %s lost events:\n%s", fixture, flags,
+		      res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
 START_TEST(test_attach_to_running_process)
 {
 	int in[2];
@@ -514,6 +582,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_quick_exit_status_passes_through);
 	tcase_add_test(tc, test_cxx_new_delete);
 	tcase_add_test(tc, test_static_binary);
+	tcase_add_loop_test(tc, test_every_call_counted, 0,
+			    (int)(sizeof(counted_cases) / sizeof(counted_cases[0])));
 	tcase_add_test(tc, test_attach_to_running_process);
 	tcase_add_test(tc, test_size_filters);
 	tcase_add_test(tc, test_show_allocs_and_trace);
@@ -535,11 +605,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(suite());
 }

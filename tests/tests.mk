@@ -31,7 +31,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(FIXTURE_DIR)/%,$(filter-out tests/fi
 FIXTURES += $(patsubst tests/fixtures/%.c,$(FIXTURE_DIR)/%-O0,$(filter-out tests/fixtures/lib%.c,$(FIXTURE_SRCS)))
 FIXTURES += $(patsubst tests/fixtures/%.cc,$(FIXTURE_DIR)/%,$(FIXTURE_CXX_SRCS))
 FIXTURES += $(patsubst tests/fixtures/lib%.c,$(FIXTURE_DIR)/lib%.so,$(filter tests/fixtures/lib%.c,$(FIXTURE_SRCS)))
-FIXTURES += $(FIXTURE_DIR)/static_leaky
+FIXTURES += $(FIXTURE_DIR)/static_leaky $(FIXTURE_DIR)/static_counted
 FIXTURE_CFLAGS := -g -fno-omit-frame-pointer -Wall -D_GNU_SOURCE -pthread
 
 $(FIXTURE_DIR)/%: tests/fixtures/%.c
@@ -50,7 +50,7 @@ $(FIXTURE_DIR)/lib%.so: tests/fixtures/lib%.c
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -O2 -shared -fPIC -MMD -MP $< -o $@
-$(FIXTURE_DIR)/static_leaky: tests/fixtures/leaky.c
+$(FIXTURE_DIR)/static_%: tests/fixtures/%.c
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -O2 -static $< -o $@

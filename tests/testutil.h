@@ -3,6 +3,7 @@
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
+#include <check.h>
 #include <stddef.h>
 
 struct run_result {
@@ -24,5 +25,8 @@ const char *test_path(const char *rel);
 
 /* Number of non-overlapping occurrences of needle in hay. */
 int count_substr(const char *hay, const char *needle);
+
+/* Runs every test of a suite; the exit status of a test program (0: all passed). */
+int test_run_suite(Suite *s);
 
 #endif /* TESTUTIL_H */
