@@ -75,6 +75,7 @@ struct thread_state {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct thread_state);
 	__uint(max_entries, 1 << 16);
@@ -83,6 +84,7 @@ struct {
 /* Processes whose exec/exit/fork events user space wants. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, __u8);
 	__uint(max_entries, 1 << 16);
@@ -94,6 +96,7 @@ __u64 holds_pending = 0;
 /* New processes to hold before their first instruction, until their probes are attached. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, __u8);
 	__uint(max_entries, 1 << 12);

@@ -352,7 +352,8 @@ int gate__wait(struct gate *g, volatile sig_atomic_t *stop)
 	int forwarded = 0, err;
 
 	for (;;) {
-		err = tracer__poll(g->tracer, 50);
+		/* Once the program's exit was seen, it is a zombie within moments: look often. */
+		err = tracer__poll(g->tracer, g->nprocs && g->procs[0].done && !g->root_reaped ? 1 : 50);
 		if (err < 0) {
 			fprintf(stderr, "memleak-run: reading events failed: %s\n", strerror(-err));
 			return err;

