@@ -228,19 +228,19 @@ cleanup:
 struct collection *collect__blocks(struct tracer *t, const struct collect_filter *f,
 				   const struct frame_resolver *r)
 {
-	struct block_key *keys = calloc(BATCH, sizeof(*keys));
+	struct block_key *keys = calloc(BATCH, sizeof(*keys)), *taken = calloc(BATCH, sizeof(*keys));
 	struct block_info *vals = calloc(BATCH, sizeof(*vals));
 	struct site_table st = { 0 };
 	uint64_t now = collect_now_ns(), batch = 0;
 	int fd = tracer__blocks_fd(t), first = 1, err = 0, done = 0;
 	struct collection *c = NULL;
 
-	if (!keys || !vals) {
+	if (!keys || !vals || !taken) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
 	while (!done) {
-		__u32 count = BATCH;
+		__u32 count = BATCH, ntaken = 0;
 
 		if (bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count, NULL)) {
 			if (errno != ENOENT) {
@@ -256,6 +256,8 @@ struct collection *collect__blocks(struct tracer *t, const struct collect_filter
 
 			if (!f->all && keys[i].tgid != f->tgid)
 				continue;
+			if (f->take)
+				taken[ntaken++] = keys[i];
 			if (age < f->min_age_ns || vals[i].ts_ns < f->not_before_ns)
 				continue;
 			site = table_get(&st, vals[i].stack_hash, keys[i].tgid);
@@ -270,6 +272,14 @@ struct collection *collect__blocks(struct tracer *t, const struct collect_filter
 				goto cleanup;
 			}
 		}
+		/*
+		 * The batch cursor walks hash buckets in order: deleting what it already
+		 * passed leaves the rest of the walk as it was.
+		 */
+		if (ntaken && bpf_map_delete_batch(fd, taken, &ntaken, NULL) && errno != ENOENT) {
+			err = -errno;
+			goto cleanup;
+		}
 	}
 	c = finish(t, &st, r);
 	if (!c)
@@ -277,6 +287,7 @@ struct collection *collect__blocks(struct tracer *t, const struct collect_filter
 cleanup:
 	table_free(&st);
 	free(keys);
+	free(taken);
 	free(vals);
 	if (err) {
 		errno = -err;
@@ -326,21 +337,4 @@ void collection__free(struct collection *c)
 	}
 	free(c->sites);
 	free(c);
-}
-
-int collect__forget_process(struct tracer *t, uint32_t tgid)
-{
-	struct block_key key, next, *prev = NULL;
-	int fd = tracer__blocks_fd(t);
-
-	/* Deleting the current key would restart iteration: delete one step behind. */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		if (prev && prev->tgid == tgid)
-			bpf_map_delete_elem(fd, prev);
-		key = next;
-		prev = &key;
-	}
-	if (prev && prev->tgid == tgid)
-		bpf_map_delete_elem(fd, prev);
-	return 0;
 }

@@ -32,6 +32,7 @@ struct collect_filter {
 	uint64_t min_age_ns;	/* skip blocks younger than this (-o) */
 	uint64_t not_before_ns;	/* skip blocks allocated before this (an earlier image) */
 	int want_blocks;	/* list each block (-a) */
+	int take;		/* delete the process's blocks from the tracer as they are read */
 };
 
 struct collection {
@@ -51,9 +52,6 @@ struct collection *collect__blocks(struct tracer *t, const struct collect_filter
 struct collection *collect__combined(struct tracer *t, uint32_t tgid,
 				     const struct frame_resolver *r);
 void collection__free(struct collection *c);
-
-/* Deletes every block of a process from the tracer's table (after it was judged). */
-int collect__forget_process(struct tracer *t, uint32_t tgid);
 
 /* Monotonic clock in ns, the clock the tracer stamps blocks with. */
 uint64_t collect_now_ns(void);

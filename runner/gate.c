@@ -108,7 +108,9 @@ static int judge_exit(struct gate *g, struct traced_proc *p, int exit_code)
 	struct collect_filter f = {
 		.tgid = (uint32_t)p->pid,
 		.not_before_ns = p->image_start_ns,
+		.take = 1,	/* the process is gone: its blocks leave the tracer */
 	};
+	uint64_t start = collect_now_ns(), map_bytes = g->opts.verbose ? tracer__map_memory(g->tracer) : 0;
 	struct collection *c = collect__blocks(g->tracer, &f, &fr);
 	struct proc_record *recs, *r;
 	struct collection **cols;
@@ -121,7 +123,6 @@ static int judge_exit(struct gate *g, struct traced_proc *p, int exit_code)
 			strerror(errno));
 		return -errno;
 	}
-	collect__forget_process(g->tracer, (uint32_t)p->pid);
 	recs = realloc(g->records, (g->nrecords + 1) * sizeof(*recs));
 	if (recs)
 		g->records = recs;
@@ -148,8 +149,11 @@ static int judge_exit(struct gate *g, struct traced_proc *p, int exit_code)
 	r->nsites = c->nsites;
 	r->sites = c->sites;
 	if (g->opts.verbose)
-		fprintf(stderr, "memleak-run: pid %d (%s) exited: %zu sites, %llu bytes outstanding\n",
-			p->pid, p->comm ? p->comm : "?", c->nsites, (unsigned long long)c->total_bytes);
+		fprintf(stderr, "memleak-run: pid %d (%s) exited: %zu sites, %llu bytes in %llu blocks "
+				"outstanding, read in %.3f s; tracer maps held %.1f MiB\n",
+			p->pid, p->comm ? p->comm : "?", c->nsites, (unsigned long long)c->total_bytes,
+			(unsigned long long)c->total_allocs, (collect_now_ns() - start) / 1e9,
+			map_bytes / 1048576.0);
 	return 0;
 }
 

@@ -674,6 +674,29 @@ int tracer__lost(struct tracer *t, struct lost_counts *out)
 	return 0;
 }
 
+static uint64_t fd_memlock(int fd)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+uint64_t tracer__map_memory(const struct tracer *t)
+{
+	return fd_memlock(bpf_map__fd(t->skel->maps.blocks)) +
+	       fd_memlock(bpf_map__fd(t->skel->maps.stacks));
+}
+
 int tracer__blocks_fd(const struct tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.blocks);

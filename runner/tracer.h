@@ -67,6 +67,8 @@ int tracer__lost(struct tracer *t, struct lost_counts *out);
 
 /* Map descriptors for collect. */
 int tracer__blocks_fd(const struct tracer *t);
+/* Kernel memory the blocks and stacks maps hold now, in bytes (their fdinfo's memlock). */
+uint64_t tracer__map_memory(const struct tracer *t);
 int tracer__stacks_fd(const struct tracer *t);
 int tracer__combined_fd(const struct tracer *t);
 
