@@ -192,6 +192,80 @@ static void table_free(struct site_table *st)
 	memset(st, 0, sizeof(*st));
 }
 
+struct site_ref {
+	uint32_t tgid;
+	struct leak_site *site;
+};
+
+static int by_frames(const void *a, const void *b)
+{
+	const struct site_ref *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->site->nframes != y->site->nframes)
+		return x->site->nframes < y->site->nframes ? -1 : 1;
+	for (size_t i = 0; i < x->site->nframes; i++)
+		if (x->site->frames[i].addr != y->site->frames[i].addr)
+			return x->site->frames[i].addr < y->site->frames[i].addr ? -1 : 1;
+	return 0;
+}
+
+/* Moves `from`'s blocks and totals into `into`, leaving `from` empty. */
+static int merge_site(struct leak_site *into, struct leak_site *from)
+{
+	if (from->nblocks) {
+		struct block *b = realloc(into->blocks, (into->nblocks + from->nblocks) * sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		memcpy(b + into->nblocks, from->blocks, from->nblocks * sizeof(*b));
+		into->blocks = b;
+		into->nblocks += from->nblocks;
+	}
+	into->bytes += from->bytes;
+	into->allocs += from->allocs;
+	free(from->frames);
+	free(from->blocks);
+	memset(from, 0, sizeof(*from));
+	return 0;
+}
+
+/*
+ * Stacks that differ only beyond where their walk was cut (garbage read through code
+ * without frame pointers) are one site: they are merged, and the table compacted.
+ */
+static int merge_same_frames(struct site_table *st)
+{
+	struct site_ref *refs = calloc(st->n ? st->n : 1, sizeof(*refs));
+	size_t kept = 0;
+	int err = 0;
+
+	if (!refs)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n; i++)
+		refs[i] = (struct site_ref){ .tgid = st->tgids[i], .site = &st->sites[i] };
+	qsort(refs, st->n, sizeof(*refs), by_frames);
+	for (size_t i = 1; i < st->n && !err; i++) {
+		size_t first = i - 1;
+
+		/* Stacks that were lost (no frames) stay apart: nothing says they are one. */
+		while (i < st->n && refs[i].site->nframes && !by_frames(&refs[first], &refs[i]) && !err)
+			err = merge_site(refs[first].site, refs[i++].site);
+	}
+	free(refs);
+	for (size_t i = 0; i < st->n; i++) {
+		if (!st->sites[i].allocs && !st->sites[i].nframes)
+			continue;	/* merged away */
+		st->sites[kept] = st->sites[i];
+		st->hashes[kept] = st->hashes[i];
+		st->tgids[kept] = st->tgids[i];
+		kept++;
+	}
+	st->n = kept;
+	return err;
+}
+
 /* Resolves the stacks, sorts, and hands the sites over to a collection. */
 static struct collection *finish(struct tracer *t, struct site_table *st,
 				 const struct frame_resolver *r)
@@ -203,8 +277,11 @@ static struct collection *finish(struct tracer *t, struct site_table *st,
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (size_t i = 0; i < st->n && !err; i++) {
+	for (size_t i = 0; i < st->n && !err; i++)
 		err = resolve_stack(t, st->tgids[i], st->hashes[i], &st->sites[i], r);
+	if (!err)
+		err = merge_same_frames(st);
+	for (size_t i = 0; i < st->n && !err; i++) {
 		if (st->sites[i].nblocks > 1)
 			qsort(st->sites[i].blocks, st->sites[i].nblocks, sizeof(struct block), by_size);
 		c->total_bytes += st->sites[i].bytes;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -277,6 +278,13 @@ int main(int argc, char **argv)
 		exit_code = EXIT_HARD_ERROR;	/* a report could not be written */
 	else
 		exit_code = EXIT_PASS;
+	if (opts.verbose) {
+		struct rusage ru;
+
+		/* The gate's own peak memory: the program is a child, not counted here. */
+		if (!getrusage(RUSAGE_SELF, &ru))
+			fprintf(stderr, "memleak-run: peak RSS %.1f MiB\n", ru.ru_maxrss / 1024.0);
+	}
 cleanup:
 	judgement__free(j);
 	gate__free(g);

@@ -4,6 +4,7 @@
  * children, reports.
  */
 #include <check.h>
+#include <json-c/json.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -265,6 +266,52 @@ START_TEST(test_children_judged_separately)
 }
 END_TEST
 
+/*
+ * dash has no frame pointers: its stacks are cut after the first frame, where the walk
+ * read garbage that differs from call to call. Stacks that are the same once cut are one
+ * site, not one site per garbage value.
+ */
+START_TEST(test_cut_stacks_are_one_site)
+{
+	struct run_result r;
+	char json[512], opts[600];
+	struct json_object *root, *procs;
+
+	make_tmpdir();
+	snprintf(json, sizeof(json), "%s/run.json", tmpdir);
+	snprintf(opts, sizeof(opts), "--json %s", json);
+	gate(&r, opts, "sh -c 'exit 0'");
+	root = json_object_from_file(json);
+	ck_assert_msg(root != NULL, "no JSON report; exit %d\n%s", r.status, r.err);
+	ck_assert(json_object_object_get_ex(root, "processes", &procs));
+	for (size_t p = 0; p < json_object_array_length(procs); p++) {
+		struct json_object *sites, *proc = json_object_array_get_idx(procs, p);
+		size_t n;
+
+		ck_assert(json_object_object_get_ex(proc, "sites", &sites));
+		n = json_object_array_length(sites);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *fi, *si = json_object_array_get_idx(sites, i);
+
+			ck_assert(json_object_object_get_ex(si, "frames", &fi));
+			for (size_t j = i + 1; j < n; j++) {
+				struct json_object *fj, *sj = json_object_array_get_idx(sites, j);
+
+				ck_assert(json_object_object_get_ex(sj, "frames", &fj));
+				ck_assert_msg(json_object_array_length(fi) == 0 ||
+						      strcmp(json_object_to_json_string(fi),
+							     json_object_to_json_string(fj)),
+					      "two sites with one stack %s\n%s", json_object_to_json_string(fi),
+					      r.err);
+			}
+		}
+	}
+	json_object_put(root);
+	run_result_free(&r);
+	remove_tmpdir();
+}
+END_TEST
+
 START_TEST(test_exec_drops_old_image)
 {
 	struct run_result r;
@@ -510,6 +557,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_run_budgets);
 	tcase_add_test(tc, test_gen_suppressions_baseline);
 	tcase_add_test(tc, test_children_judged_separately);
+	tcase_add_test(tc, test_cut_stacks_are_one_site);
 	tcase_add_test(tc, test_exec_drops_old_image);
 	tcase_add_test(tc, test_no_follow);
 	tcase_add_test(tc, test_default_suppressions);

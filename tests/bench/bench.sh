@@ -41,22 +41,35 @@ declare -A v
 echo "memleak bench on $(uname -srm), $(nproc) cores; $pairs malloc/free pairs per churn run"
 echo
 
-# 1. Churn.
+# 1. Churn. The trap floor is memleak-run with programs that record nothing (--probe-only)
+# at the same probe points; memleak.py's placement is every probe at its function's entry.
 v[churn_native]=$(churn env)
 v[churn_gate]=$(churn "$gate" --)
+v[churn_floor]=$(churn "$gate" --probe-only --)
+v[churn_entry]=$(churn "$gate" --probes-at-entry --)
+v[churn_entry_floor]=$(churn "$gate" --probe-only --probes-at-entry --)
 v[churn_valgrind]=$(churn valgrind -q --leak-check=full --error-exitcode=0)
 v[churn_lsan]=$(churn env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/liblsan.so.0 LSAN_OPTIONS=detect_leaks=1)
 v[churn_heaptrack]=$(churn heaptrack -o /tmp/bench-heaptrack)
 rm -f /tmp/bench-heaptrack*
 printf '%-44s %12s %10s\n' "churn: ns per malloc/free pair" "ns" "x native"
-for k in native gate valgrind lsan heaptrack; do
+for k in native gate floor entry entry_floor valgrind lsan heaptrack; do
 	val=${v[churn_$k]:-}
+	case $k in
+	gate) label="memleak-run" ;;
+	floor) label="trap floor (same probes, empty programs)" ;;
+	entry) label="memleak-run, probes at entry (memleak.py)" ;;
+	entry_floor) label="trap floor, probes at entry" ;;
+	*) label=$k ;;
+	esac
 	if [ -n "$val" ]; then
-		printf '%-44s %12s %10s\n' "  $k" "$val" "$(ratio "$val" "${v[churn_native]}")"
+		printf '%-44s %12s %10s\n' "  $label" "$val" "$(ratio "$val" "${v[churn_native]}")"
 	else
-		printf '%-44s %12s\n' "  $k" "n/a"
+		printf '%-44s %12s\n' "  $label" "n/a"
 	fi
 done
+printf '%-44s %12s\n' "  memleak-run / trap floor" "$(ratio "${v[churn_gate]}" "${v[churn_floor]}")"
+printf '%-44s %12s\n' "  memleak.py placement / memleak-run" "$(ratio "${v[churn_entry]}" "${v[churn_gate]}")"
 echo
 
 # 2. A real program: sqlite3 inserting and indexing rows.
@@ -71,10 +84,11 @@ sql=$(mktemp)
 } > "$sql"
 v[sqlite_native]=$(timed sh -c "sqlite3 :memory: < $sql")
 v[sqlite_gate]=$(timed sh -c "$gate -- sqlite3 :memory: < $sql")
+v[sqlite_floor]=$(timed sh -c "$gate --probe-only -- sqlite3 :memory: < $sql")
 v[sqlite_valgrind]=$(REPEAT=1 timed sh -c "valgrind -q --leak-check=full sqlite3 :memory: < $sql")
 rm -f "$sql"
 printf '%-44s %12s %10s\n' "sqlite3, 20k rows inserted and indexed" "seconds" "x native"
-for k in native gate valgrind; do
+for k in native gate floor valgrind; do
 	printf '%-44s %12s %10s\n' "  $k" "${v[sqlite_$k]}" "$(ratio "${v[sqlite_$k]}" "${v[sqlite_native]}")"
 done
 printf '%-44s %12s\n' "  memleak-run / valgrind" "$(ratio "${v[sqlite_gate]}" "${v[sqlite_valgrind]}")"
@@ -104,21 +118,46 @@ printf '%-44s %12s\n' "  under one memleak-run" "${v[many_one_gate]}"
 printf '%-44s %12s\n' "  200 memleak-run runs" "${v[many_separate]}"
 echo
 
-# 5. Scale: blocks outstanding at once, judged at exit.
-printf '%-44s %12s %12s %12s\n' "outstanding blocks judged at exit" "seconds" "tool MiB" "lost"
-for n in ${BENCH_BLOCKS:-1000000}; do
+# 5. Scale: blocks outstanding at once, judged at exit. memleak-run -v says how long
+# reading them took and how much kernel memory the tracer's maps held at that moment.
+printf '%-30s %9s %9s %9s %9s %9s %6s\n' "outstanding blocks at exit" "judged" "run s" "judge s" \
+	"tool MiB" "maps MiB" "lost"
+for n in ${BENCH_BLOCKS:-1000000 10000000}; do
 	t0=$(now)
-	res=$( { /usr/bin/time -f 'maxrss_kb %M' "$gate" --max-blocks $((n + n / 4)) -- "$bin/hold" "$n"; } 2>&1 )
+	res=$("$gate" -v --max-blocks $((n + n / 4)) -- "$bin/hold" "$n" 2>&1)
 	t1=$(now)
-	rss=$(echo "$res" | sed -n 's/.*maxrss_kb \([0-9]*\).*/\1/p')
 	# The n blocks of 16 bytes and the array that holds them.
-	seen=$(echo "$res" | sed -n 's/.*FAIL: [0-9]* leak sites, [0-9]* bytes in \([0-9]*\) allocations.*/\1/p')
+	seen=$(echo "$res" | sed -n 's/.*(hold) exited: .* in \([0-9]*\) blocks outstanding.*/\1/p')
+	judge=$(echo "$res" | sed -n 's/.*(hold) exited: .*read in \([0-9.]*\) s.*/\1/p')
+	maps=$(echo "$res" | sed -n 's/.*(hold) exited: .*maps held \([0-9.]*\) MiB.*/\1/p')
 	lost=$(echo "$res" | grep -c 'LOST DATA')
 	v[scale_${n}_seconds]=$(echo "$t1 - $t0" | bc -l)
-	v[scale_${n}_rss_mib]=$(echo "scale=1; ${rss:-0} / 1024" | bc -l)
+	v[scale_${n}_judge_seconds]=${judge:-0}
+	v[scale_${n}_rss_mib]=$(echo "$res" | sed -n 's/.*peak RSS \([0-9.]*\) MiB.*/\1/p')
+	v[scale_${n}_maps_mib]=${maps:-0}
+	v[scale_${n}_map_bytes_per_block]=$(echo "scale=0; ${maps:-0} * 1048576 / $n" | bc -l)
 	v[scale_${n}_seen]=${seen:-0}
-	printf '%-44s %12.2f %12s %12s\n' "  $n blocks (judged: ${seen:-0})" "${v[scale_${n}_seconds]}" "${v[scale_${n}_rss_mib]}" "$lost"
+	v[scale_${n}_lost]=$lost
+	printf '%-30s %9s %9.1f %9s %9s %9s %6s\n' "  $n" "${seen:-0}" "${v[scale_${n}_seconds]}" \
+		"${judge:-?}" "${v[scale_${n}_rss_mib]}" "${maps:-?}" "$lost"
 done
+echo
+
+# The goals, each a ratio from this run.
+goal() { # label value op limit
+	local ok
+	ok=$(echo "$2 $3 $4" | bc -l)
+	printf '%-60s %8s %s %-6s %s\n' "$1" "$2" "$3" "$4" "$([ "$ok" = 1 ] && echo met || echo MISSED)"
+}
+echo "goals"
+goal "  pair cost / trap floor of the same probes" "$(ratio "${v[churn_gate]}" "${v[churn_floor]}")" "<=" 1.2
+goal "  memleak.py placement / memleak-run" "$(ratio "${v[churn_entry]}" "${v[churn_gate]}")" ">=" 1.7
+goal "  sqlite3: memleak-run / valgrind" "$(ratio "${v[sqlite_gate]}" "${v[sqlite_valgrind]}")" "<=" 0.33
+goal "  /bin/true: memleak-run / valgrind" "$(ratio "${v[true_gate]}" "${v[true_valgrind]}")" "<=" 0.1
+for n in ${BENCH_BLOCKS:-1000000 10000000}; do
+	goal "  $n blocks: judged / held" "$(ratio "${v[scale_${n}_seen]}" "$((n + 1))")" ">=" 1
+done
+echo
 
 {
 	echo "{"
