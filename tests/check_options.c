@@ -14,60 +14,32 @@
 /* What one call to memleak_opts__parse returned and printed. */
 struct parsed {
 	struct memleak_opts o;
+	char **argv;
+	int argc;
 	int ret;
 	char *out;
 	char *err;
 };
 
-static char *read_all(FILE *fp)
+static int call_parse(void *ctx)
 {
-	char *buf;
-	long len;
+	struct parsed *p = ctx;
 
-	ck_assert_int_eq(fseek(fp, 0, SEEK_END), 0);
-	len = ftell(fp);
-	ck_assert_int_ge(len, 0);
-	rewind(fp);
-	buf = calloc(1, (size_t)len + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, fp), (size_t)len);
-	fclose(fp);
-	return buf;
+	return memleak_opts__parse(&p->o, p->argc, p->argv);
 }
 
 /*
  * Parses argv (NULL-terminated, argv[0] included) from the defaults, with stdout and
- * stderr caught in files so the messages can be checked and do not clutter the log.
+ * stderr caught so the messages can be checked and do not clutter the log.
  */
 static void parse(struct parsed *p, char **argv)
 {
-	FILE *out = tmpfile(), *err = tmpfile();
-	int saved_out, saved_err, argc = 0;
-
-	ck_assert_ptr_nonnull(out);
-	ck_assert_ptr_nonnull(err);
-	while (argv[argc])
-		argc++;
-	fflush(stdout);
-	fflush(stderr);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	ck_assert_int_ge(saved_out, 0);
-	ck_assert_int_ge(saved_err, 0);
-	ck_assert_int_ge(dup2(fileno(out), 1), 0);
-	ck_assert_int_ge(dup2(fileno(err), 2), 0);
-
+	p->argv = argv;
+	p->argc = 0;
+	while (argv[p->argc])
+		p->argc++;
 	memleak_opts__defaults(&p->o);
-	p->ret = memleak_opts__parse(&p->o, argc, argv);
-
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	p->out = read_all(out);
-	p->err = read_all(err);
+	p->ret = test_capture(call_parse, p, &p->out, &p->err);
 }
 
 static void parsed_free(struct parsed *p)

@@ -15,25 +15,17 @@
 struct parsed {
 	struct run_opts o;
 	char **argv;	/* a copy of what was parsed, which o.argv points into */
+	int argc;
 	int ret;
 	char *out;
 	char *err;
 };
 
-static char *read_all(FILE *fp)
+static int call_parse(void *ctx)
 {
-	char *buf;
-	long len;
+	struct parsed *p = ctx;
 
-	ck_assert_int_eq(fseek(fp, 0, SEEK_END), 0);
-	len = ftell(fp);
-	ck_assert_int_ge(len, 0);
-	rewind(fp);
-	buf = calloc(1, (size_t)len + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, fp), (size_t)len);
-	fclose(fp);
-	return buf;
+	return run_opts__parse(&p->o, p->argc, p->argv);
 }
 
 /*
@@ -43,36 +35,16 @@ static char *read_all(FILE *fp)
  */
 static void parse(struct parsed *p, char **argv)
 {
-	FILE *out = tmpfile(), *err = tmpfile();
-	int saved_out, saved_err, argc = 0;
+	int argc = 0;
 
-	ck_assert_ptr_nonnull(out);
-	ck_assert_ptr_nonnull(err);
 	while (argv[argc])
 		argc++;
+	p->argc = argc;
 	p->argv = calloc((size_t)argc + 1, sizeof(*p->argv));
 	ck_assert_ptr_nonnull(p->argv);
 	memcpy(p->argv, argv, (size_t)argc * sizeof(*argv));
-	fflush(stdout);
-	fflush(stderr);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	ck_assert_int_ge(saved_out, 0);
-	ck_assert_int_ge(saved_err, 0);
-	ck_assert_int_ge(dup2(fileno(out), 1), 0);
-	ck_assert_int_ge(dup2(fileno(err), 2), 0);
-
 	run_opts__defaults(&p->o);
-	p->ret = run_opts__parse(&p->o, argc, p->argv);
-
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	p->out = read_all(out);
-	p->err = read_all(err);
+	p->ret = test_capture(call_parse, p, &p->out, &p->err);
 }
 
 static void parsed_free(struct parsed *p)

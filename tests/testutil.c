@@ -146,3 +146,48 @@ int test_run_suite(Suite *s)
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+static char *read_all(FILE *fp)
+{
+	char *buf;
+	long len;
+
+	ck_assert_int_eq(fseek(fp, 0, SEEK_END), 0);
+	len = ftell(fp);
+	ck_assert_int_ge(len, 0);
+	rewind(fp);
+	buf = calloc(1, (size_t)len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	return buf;
+}
+
+int test_capture(int (*fn)(void *ctx), void *ctx, char **out, char **err)
+{
+	FILE *fout = tmpfile(), *ferr = tmpfile();
+	int saved_out, saved_err, ret;
+
+	ck_assert_ptr_nonnull(fout);
+	ck_assert_ptr_nonnull(ferr);
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = dup(1);
+	saved_err = dup(2);
+	ck_assert_int_ge(saved_out, 0);
+	ck_assert_int_ge(saved_err, 0);
+	ck_assert_int_ge(dup2(fileno(fout), 1), 0);
+	ck_assert_int_ge(dup2(fileno(ferr), 2), 0);
+
+	ret = fn(ctx);
+
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	*out = read_all(fout);
+	*err = read_all(ferr);
+	return ret;
+}

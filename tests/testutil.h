@@ -26,6 +26,12 @@ const char *test_path(const char *rel);
 /* Number of non-overlapping occurrences of needle in hay. */
 int count_substr(const char *hay, const char *needle);
 
+/*
+ * Calls fn(ctx) with stdout and stderr caught in files; *out and *err receive what it
+ * printed (malloc'd, NUL-terminated). Returns what fn returned.
+ */
+int test_capture(int (*fn)(void *ctx), void *ctx, char **out, char **err);
+
 /* Runs every test of a suite; the exit status of a test program (0: all passed). */
 int test_run_suite(Suite *s);
 
