@@ -66,12 +66,15 @@ LIB := $(OUTPUT)/libmemleak.a
 
 PROGS := memleak $(if $(wildcard runner/memleak_run.c),memleak-run)
 PROG_BINS := $(addprefix $(OUTPUT)/,$(PROGS))
+# The library memleak-run preloads into the programs it runs (runner/preload/preload.c).
+PRELOAD := $(OUTPUT)/libmemleak-preload.so
+LIBEXECDIR := $(PREFIX)/lib/memleak
 
 SKEL := $(OUTPUT)/memleak.skel.h
 BPF_OBJ := $(OUTPUT)/bpf/memleak.bpf.o
 
 .PHONY: all
-all: $(PROG_BINS)
+all: $(PROG_BINS) $(PRELOAD)
 
 # --- BPF object and skeleton -----------------------------------------------------------
 # vmlinux.h is generated from this kernel's BTF by `make vmlinux` and committed per
@@ -110,6 +113,13 @@ $(OUTPUT)/memleak-run: $(OUTPUT)/runner/memleak_run.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
 
+# Frame pointers in every wrapper, even the leaf-like ones: the stack walk starts there.
+# Exceptions unwind through it (C++'s operator new); calls to its own sites bind locally.
+$(PRELOAD): runner/preload/preload.c bpf/memleak.h | $(OUTPUT)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE $(WARN) -I. -Ibpf -fPIC -shared \
+		-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fexceptions \
+		-fvisibility=hidden -fno-stack-protector -Wl,-Bsymbolic-functions $< -o $@ -ldl
 $(OUTPUT) $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
 
@@ -129,15 +139,17 @@ demo-run: all $(OUTPUT)/tests/fixtures/leaky
 	$(Q)tests/demo.sh $(OUTPUT)
 
 .PHONY: install
-install: $(PROG_BINS)
-	install -d $(DESTDIR)$(BINDIR)
+install: $(PROG_BINS) $(PRELOAD)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(PROG_BINS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(PRELOAD) $(DESTDIR)$(LIBEXECDIR)/
 	install -d $(DESTDIR)$(MANDIR)
 	install -m 0644 docs/memleak.8 $(DESTDIR)$(MANDIR)/
 
 .PHONY: uninstall
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGS)) $(DESTDIR)$(MANDIR)/memleak.8
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGS)) $(DESTDIR)$(MANDIR)/memleak.8 \
+		$(DESTDIR)$(LIBEXECDIR)/$(notdir $(PRELOAD))
 
 .PHONY: clean
 clean:

@@ -14,6 +14,7 @@
 #include "memleak.h"
 
 #define EBUSY 16
+#define EEXIST 17
 #define SIGSTOP 19
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -267,14 +268,15 @@ struct fp_walk {
 	__u64 fp;	/* the frame to read next: saved frame pointer, then return address */
 	__u64 hi;	/* end of the stack mapping */
 	__u32 nr;
+	__u32 first;	/* index of the first return address: 1 after the instruction pointer */
 };
 
 static long walk_one_frame(__u32 i, void *data)
 {
 	struct fp_walk *w = data;
 	__u64 frame[2];
-	/* Frame 0 is the instruction pointer; the mask restates the bound for the verifier. */
-	__u32 k = (i + 1) & 127;
+	/* The mask restates the bound for the verifier. */
+	__u32 k = (i + w->first) & 127;
 
 	/*
 	 * A frame must lie inside the stack mapping, above the one before it: code without
@@ -295,20 +297,24 @@ static long walk_one_frame(__u32 i, void *data)
 
 /*
  * The user stack by frame pointers, as the kernel's own walker would find it, but never
- * reading outside the thread's stack. Returns the number of frames, 0 when the stack's
- * bounds are not known yet.
+ * reading outside the thread's stack. At a probe site of the preload library (`at_site`)
+ * the instruction pointer is the site itself and the frame pointer the wrapper's, whose
+ * return address is the program's call: the walk starts there. Returns the number of
+ * frames, 0 when the stack's bounds are not known yet.
  */
 static __always_inline __u32 walk_user_stack(struct pt_regs *regs, struct thread_state *ts,
-					     struct stack_trace *st)
+					     struct stack_trace *st, bool at_site)
 {
 	__u64 sp = read_sp(regs);
-	struct fp_walk w = { .st = st, .fp = PT_REGS_FP(regs), .nr = 1 };
+	struct fp_walk w = { .st = st, .fp = PT_REGS_FP(regs), .nr = 1, .first = 1 };
 
 	if (!stack_bounds(ts, sp))
 		return 0;
 	st->ips[0] = PT_REGS_IP(regs);
+	if (at_site)
+		w.nr = w.first = 0;
 	if (w.fp < sp)
-		return 1;
+		return w.nr;
 	w.hi = ts->stack_hi;
 	bpf_loop(MEMLEAK_MAX_STACK_DEPTH, walk_one_frame, &w, 0);
 	return w.nr;
@@ -320,7 +326,7 @@ static __always_inline __u32 walk_user_stack(struct pt_regs *regs, struct thread
  * silently lose stacks. `ts` is the thread's state for user stacks, NULL for kernel
  * stacks. Returns 0 when no stack could be kept.
  */
-static __always_inline __u64 save_stack(void *ctx, struct thread_state *ts)
+static __always_inline __u64 save_stack(void *ctx, struct thread_state *ts, bool at_site)
 {
 	__u32 zero = 0;
 	struct stack_trace *st = bpf_map_lookup_elem(&stack_scratch, &zero), *stored;
@@ -331,10 +337,11 @@ static __always_inline __u64 save_stack(void *ctx, struct thread_state *ts)
 	if (!st)
 		return 0;
 	if (ts)
-		len = walk_user_stack(ctx, ts, st) * sizeof(__u64);
+		len = walk_user_stack(ctx, ts, st, at_site) * sizeof(__u64);
 	/* Kernel stacks, and a user stack whose bounds the busy lock kept from us. */
 	if (len <= 0)
-		len = bpf_get_stack(ctx, st->ips, sizeof(st->ips), ts ? BPF_F_USER_STACK : 0);
+		len = bpf_get_stack(ctx, st->ips, sizeof(st->ips),
+				    ts ? BPF_F_USER_STACK | (at_site ? 1 : 0) : 0);
 	if (len <= 0) {
 		count(CNT_STACK_ERRORS);
 		return 0;
@@ -424,9 +431,13 @@ static __always_inline void combined_sub(__u64 stack_hash, __u64 size)
 static __always_inline int block_free(__u32 tgid, __u32 tid, __u64 addr, __u32 fn)
 {
 	struct block_key key = { .tgid = tgid, .addr = addr };
-	struct block_info *info = bpf_map_lookup_elem(&blocks, &key);
+	struct block_info *info;
 	__u64 size, stack_hash;
 
+	/* Nothing else to do with the block: the delete is the lookup. */
+	if (!combined_only && !trace_events)
+		return bpf_map_delete_elem(&blocks, &key) == 0;
+	info = bpf_map_lookup_elem(&blocks, &key);
 	if (!info)
 		return 0;
 	size = info->size;
@@ -441,7 +452,7 @@ static __always_inline int block_free(__u32 tgid, __u32 tid, __u64 addr, __u32 f
 }
 
 static __always_inline void block_alloc(void *ctx, struct thread_state *ts, __u32 tgid, __u32 tid,
-					__u64 addr, __u64 size, __u32 fn)
+					__u64 addr, __u64 size, __u32 fn, bool at_site)
 {
 	struct block_key key = { .tgid = tgid, .addr = addr };
 	struct block_info info = {
@@ -451,17 +462,21 @@ static __always_inline void block_alloc(void *ctx, struct thread_state *ts, __u3
 		.fn = fn,
 	};
 
+	long err;
+
+	info.stack_hash = save_stack(ctx, ts, at_site);
+	err = bpf_map_update_elem(&blocks, &key, &info, BPF_NOEXIST);
 	/*
 	 * An address handed out again while still tracked means its free was missed: retire
 	 * the old record (and its stack's totals) before storing the new one.
 	 */
-	if (bpf_map_lookup_elem(&blocks, &key)) {
+	if (err == -EEXIST) {
 		if (!wa_missing_free)
 			count(CNT_MISSED_FREES);
 		block_free(tgid, tid, addr, fn);
+		err = bpf_map_update_elem(&blocks, &key, &info, BPF_ANY);
 	}
-	info.stack_hash = save_stack(ctx, ts);
-	if (bpf_map_update_elem(&blocks, &key, &info, BPF_ANY)) {
+	if (err) {
 		count(CNT_MAP_FULL);
 		return;
 	}
@@ -611,6 +626,19 @@ int BPF_KPROBE(mremap_enter, void *old_address, size_t old_size, size_t new_size
 	return enter(ctx, FN_MREMAP, new_size, (__u64)old_address);
 }
 
+/*
+ * realloc(NULL, n) is malloc(n). On success the old block is gone (moved or resized in
+ * place); realloc(p, 0) frees p and returns NULL. A failure leaves the old block as it was.
+ * Returns whether the new block is to be recorded.
+ */
+static __always_inline bool realloc_done(__u32 tgid, __u32 tid, __u64 old, __u64 addr, __u64 size,
+					 __u32 fn)
+{
+	if (old && (addr || size == 0))
+		block_free(tgid, tid, old, fn);
+	return addr && size_wanted(size);
+}
+
 /* One return program serves every allocator: the entry says which one returned. */
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_return, void *ret)
@@ -649,16 +677,9 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 		break;
 	case FN_REALLOC:
 	case FN_REALLOCARRAY:
-		/*
-		 * realloc(NULL, n) is malloc(n). On success the old block is gone (moved or
-		 * resized in place); realloc(p, 0) frees p and returns NULL. A failure leaves
-		 * the old block as it was.
-		 */
-		if (c.arg && (addr || c.size == 0))
-			block_free(tgid, tid, c.arg, c.fn);
-		if (!addr || !c.record || !size_wanted(c.size))
-			return 0;
-		break;
+		if (realloc_done(tgid, tid, c.arg, addr, c.size, c.fn) && c.record)
+			break;
+		return 0;
 	case FN_MMAP:
 		if (addr == ~0ULL || !c.record)
 			return 0;
@@ -674,7 +695,7 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 		if (!addr || !c.record)
 			return 0;
 	}
-	block_alloc(ctx, ts, tgid, tid, addr, c.size, c.fn);
+	block_alloc(ctx, ts, tgid, tid, addr, c.size, c.fn, false);
 	return 0;
 }
 
@@ -705,6 +726,52 @@ int BPF_KPROBE(munmap_enter, void *addr)
 
 	if (!record_nothing)
 		block_free(pid_tgid >> 32, (__u32)pid_tgid, (__u64)addr, FN_MUNMAP);
+	return 0;
+}
+
+/*
+ * The probe sites of the preload library (runner/preload): each is called after the C
+ * library's allocator returned (before it frees), with the block and the function the
+ * program called. One site per call, on a nop the kernel turns into a call, and no state
+ * between entry and return.
+ */
+static __always_inline void site_alloc_common(struct pt_regs *ctx, __u64 old, __u64 addr, __u64 size,
+					      __u32 fn, bool is_realloc)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+	struct thread_state *ts;
+
+	if (record_nothing)
+		return;
+	if (is_realloc ? !realloc_done(tgid, tid, old, addr, size, fn) : !addr || !size_wanted(size))
+		return;
+	ts = thread_state(tid);
+	if (ts)
+		block_alloc(ctx, ts, tgid, tid, addr, size, fn, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(site_alloc, void *ptr, size_t size, __u32 fn)
+{
+	site_alloc_common(ctx, 0, (__u64)ptr, size, fn, false);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(site_realloc, void *old, void *ptr, size_t size, __u32 fn)
+{
+	site_alloc_common(ctx, (__u64)old, (__u64)ptr, size, fn, true);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(site_free, void *ptr, __u32 fn)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (ptr && !record_nothing)
+		block_free(pid_tgid >> 32, (__u32)pid_tgid, (__u64)ptr, fn);
 	return 0;
 }
 
@@ -865,7 +932,7 @@ static __always_inline int kernel_alloc(void *ctx, __u64 addr, __u64 size, __u32
 {
 	if (!addr || !size_wanted(size))
 		return 0;
-	block_alloc(ctx, NULL, 0, (__u32)bpf_get_current_pid_tgid(), addr, size, kfn);
+	block_alloc(ctx, NULL, 0, (__u32)bpf_get_current_pid_tgid(), addr, size, kfn, false);
 	return 0;
 }
 

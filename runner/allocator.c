@@ -40,48 +40,74 @@ const char *allocator_fn_name(enum memleak_fn fn)
 /*
  * The symbols probed, each with the function it behaves as. C++'s operators are probed
  * themselves rather than only the malloc they call: the C++ runtime has no frame
- * pointers, so a stack taken inside it would skip the caller of new.
+ * pointers, so a stack taken inside it would skip the caller of new. Last, the probe
+ * sites of the preload library: where they are, they report the functions it defines.
  */
 static const struct {
 	const char *name;
 	enum memleak_fn fn;
+	enum probe_kind kind;
 } symbols[] = {
-	{ "malloc", FN_MALLOC },
-	{ "calloc", FN_CALLOC },
-	{ "realloc", FN_REALLOC },
-	{ "reallocarray", FN_REALLOCARRAY },
-	{ "posix_memalign", FN_POSIX_MEMALIGN },
-	{ "aligned_alloc", FN_ALIGNED_ALLOC },
-	{ "memalign", FN_MEMALIGN },
-	{ "valloc", FN_VALLOC },
-	{ "pvalloc", FN_PVALLOC },
-	{ "free", FN_FREE },
-	{ "mmap", FN_MMAP },
-	{ "munmap", FN_MUNMAP },
-	{ "mremap", FN_MREMAP },
-	{ "dlopen", FN_DLOPEN },
-	{ "dlclose", FN_DLCLOSE },
-	{ "_Znwm", FN_NEW },				/* new(size_t) */
-	{ "_Znam", FN_NEW },				/* new[](size_t) */
-	{ "_ZnwmRKSt9nothrow_t", FN_NEW },
-	{ "_ZnamRKSt9nothrow_t", FN_NEW },
-	{ "_ZnwmSt11align_val_t", FN_NEW },
-	{ "_ZnamSt11align_val_t", FN_NEW },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", FN_NEW },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", FN_NEW },
-	{ "_ZdlPv", FN_DELETE },			/* delete(void *) */
-	{ "_ZdaPv", FN_DELETE },
-	{ "_ZdlPvm", FN_DELETE },
-	{ "_ZdaPvm", FN_DELETE },
-	{ "_ZdlPvRKSt9nothrow_t", FN_DELETE },
-	{ "_ZdaPvRKSt9nothrow_t", FN_DELETE },
-	{ "_ZdlPvSt11align_val_t", FN_DELETE },
-	{ "_ZdaPvSt11align_val_t", FN_DELETE },
-	{ "_ZdlPvmSt11align_val_t", FN_DELETE },
-	{ "_ZdaPvmSt11align_val_t", FN_DELETE },
+	{ .name = "malloc", .fn = FN_MALLOC },
+	{ .name = "calloc", .fn = FN_CALLOC },
+	{ .name = "realloc", .fn = FN_REALLOC },
+	{ .name = "reallocarray", .fn = FN_REALLOCARRAY },
+	{ .name = "posix_memalign", .fn = FN_POSIX_MEMALIGN },
+	{ .name = "aligned_alloc", .fn = FN_ALIGNED_ALLOC },
+	{ .name = "memalign", .fn = FN_MEMALIGN },
+	{ .name = "valloc", .fn = FN_VALLOC },
+	{ .name = "pvalloc", .fn = FN_PVALLOC },
+	{ .name = "free", .fn = FN_FREE },
+	{ .name = "mmap", .fn = FN_MMAP },
+	{ .name = "munmap", .fn = FN_MUNMAP },
+	{ .name = "mremap", .fn = FN_MREMAP },
+	{ .name = "dlopen", .fn = FN_DLOPEN },
+	{ .name = "dlclose", .fn = FN_DLCLOSE },
+	{ .name = "_Znwm", .fn = FN_NEW },				/* new(size_t) */
+	{ .name = "_Znam", .fn = FN_NEW },				/* new[](size_t) */
+	{ .name = "_ZnwmRKSt9nothrow_t", .fn = FN_NEW },
+	{ .name = "_ZnamRKSt9nothrow_t", .fn = FN_NEW },
+	{ .name = "_ZnwmSt11align_val_t", .fn = FN_NEW },
+	{ .name = "_ZnamSt11align_val_t", .fn = FN_NEW },
+	{ .name = "_ZnwmSt11align_val_tRKSt9nothrow_t", .fn = FN_NEW },
+	{ .name = "_ZnamSt11align_val_tRKSt9nothrow_t", .fn = FN_NEW },
+	{ .name = "_ZdlPv", .fn = FN_DELETE },			/* delete(void *) */
+	{ .name = "_ZdaPv", .fn = FN_DELETE },
+	{ .name = "_ZdlPvm", .fn = FN_DELETE },
+	{ .name = "_ZdaPvm", .fn = FN_DELETE },
+	{ .name = "_ZdlPvRKSt9nothrow_t", .fn = FN_DELETE },
+	{ .name = "_ZdaPvRKSt9nothrow_t", .fn = FN_DELETE },
+	{ .name = "_ZdlPvSt11align_val_t", .fn = FN_DELETE },
+	{ .name = "_ZdaPvSt11align_val_t", .fn = FN_DELETE },
+	{ .name = "_ZdlPvmSt11align_val_t", .fn = FN_DELETE },
+	{ .name = "_ZdaPvmSt11align_val_t", .fn = FN_DELETE },
+	{ .name = "memleak_site_alloc", .fn = FN__COUNT, .kind = PROBE_SITE_ALLOC },
+	{ .name = "memleak_site_free", .fn = FN__COUNT, .kind = PROBE_SITE_FREE },
+	{ .name = "memleak_site_realloc", .fn = FN__COUNT, .kind = PROBE_SITE_REALLOC },
 };
 
 #define NSYMBOLS (sizeof(symbols) / sizeof(symbols[0]))
+#define NSITES 3
+#define FIRST_SITE (NSYMBOLS - NSITES)
+
+const char *allocator_site_name(const struct probe_site *site)
+{
+	if (site->kind == PROBE_FUNCTION)
+		return allocator_fn_name(site->fn);
+	for (size_t i = FIRST_SITE; i < NSYMBOLS; i++)
+		if (symbols[i].kind == site->kind)
+			return symbols[i].name;
+	return "?";
+}
+
+/* Whether an object has every probe site of the preload library. */
+static int has_sites(const uint64_t offs[NSYMBOLS])
+{
+	for (size_t i = FIRST_SITE; i < NSYMBOLS; i++)
+		if (!offs[i])
+			return 0;
+	return 1;
+}
 
 static int symbol_index(const char *name)
 {
@@ -232,10 +258,11 @@ static struct allocator *resolve(const struct objlist *objs, const struct alloca
 {
 	struct allocator *a = calloc(1, sizeof(*a));
 	uint64_t(*offs)[NSYMBOLS] = calloc(objs->n ? objs->n : 1, sizeof(*offs));
+	char *uses_sites = calloc(objs->n ? objs->n : 1, 1);
 	size_t len = 0;
 	int err = 0;
 
-	if (!a || !offs) {
+	if (!a || !offs || !uses_sites) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -245,7 +272,7 @@ static struct allocator *resolve(const struct objlist *objs, const struct alloca
 		len += strlen(objs->paths[i]) + 2;
 	}
 	a->objects = calloc(1, len + 1);
-	a->sites = calloc(NSYMBOLS, sizeof(*a->sites));
+	a->sites = calloc(NSYMBOLS + NSITES * objs->n, sizeof(*a->sites));
 	if (!a->objects || !a->sites) {
 		err = -ENOMEM;
 		goto cleanup;
@@ -266,7 +293,7 @@ static struct allocator *resolve(const struct objlist *objs, const struct alloca
 		}
 		a->nobjects++;
 	}
-	for (size_t sym = 0; sym < NSYMBOLS; sym++) {
+	for (size_t sym = 0; sym < FIRST_SITE; sym++) {
 		int fn = symbols[sym].fn, dup = 0;
 		size_t obj;
 
@@ -276,11 +303,17 @@ static struct allocator *resolve(const struct objlist *objs, const struct alloca
 			;
 		if (obj == objs->n)
 			continue;
+		/* The function reports itself at the object's sites: probed there, below. */
+		if (opts && opts->use_sites && has_sites(offs[obj])) {
+			uses_sites[obj] = 1;
+			continue;
+		}
 		for (size_t s = 0; s < a->nsites; s++)
 			if (a->sites[s].entry == offs[obj][sym] && !strcmp(a->sites[s].path, objs->paths[obj]))
 				dup = 1;
 		if (dup)
 			continue;
+		a->sites[a->nsites].kind = PROBE_FUNCTION;
 		a->sites[a->nsites].fn = fn;
 		a->sites[a->nsites].entry = offs[obj][sym];
 		a->sites[a->nsites].offset = offs[obj][sym];
@@ -293,7 +326,23 @@ static struct allocator *resolve(const struct objlist *objs, const struct alloca
 		}
 		a->nsites++;
 	}
+	for (size_t obj = 0; obj < objs->n && !err; obj++) {
+		for (size_t sym = FIRST_SITE; sym < NSYMBOLS && uses_sites[obj]; sym++) {
+			struct probe_site *site = &a->sites[a->nsites];
+
+			site->kind = symbols[sym].kind;
+			site->fn = FN__COUNT;
+			site->entry = site->offset = offs[obj][sym];
+			site->path = strdup(objs->paths[obj]);
+			if (!site->path) {
+				err = -ENOMEM;
+				break;
+			}
+			a->nsites++;
+		}
+	}
 cleanup:
+	free(uses_sites);
 	free(offs);
 	if (err) {
 		allocator__free(a);
@@ -394,15 +443,19 @@ static int list_libraries(const char *interp, const char *path, struct objlist *
 	while (f && fgets(line, sizeof(line), f)) {
 		char *p = strstr(line, "=> "), *end;
 
-		/* "\tlibc.so.6 => /lib/.../libc.so.6 (0x...)" or "\t/lib64/ld-linux... (0x...)" */
+		/*
+		 * "\tlibc.so.6 => /lib/.../libc.so.6 (0x...)", "\t/lib64/ld-linux... (0x...)", or
+		 * a library preloaded by a relative path, "\t./libx.so (0x...)", relative to the
+		 * directory the program runs in, ours. Names without a slash are not files.
+		 */
 		p = p ? p + 3 : line + strspn(line, " \t");
-		if (*p != '/')
-			continue;
 		end = strstr(p, " (");
 		if (end)
 			*end = '\0';
 		else
 			p[strcspn(p, "\n")] = '\0';
+		if (!strchr(p, '/'))
+			continue;
 		if (!err)
 			err = objlist_add(objs, p);
 	}

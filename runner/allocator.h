@@ -11,9 +11,18 @@
 
 #include "bpf/memleak.h"
 
-/* One place to put a probe: a function of the allocator, by file and offset. */
+/* What a probe sits on. */
+enum probe_kind {
+	PROBE_FUNCTION,		/* an allocator function: entry probe, and return probe if it returns a block */
+	PROBE_SITE_ALLOC,	/* the preload library's probe sites (runner/preload) */
+	PROBE_SITE_FREE,
+	PROBE_SITE_REALLOC,
+};
+
+/* One place to put a probe: a function of the allocator, or a site, by file and offset. */
 struct probe_site {
-	enum memleak_fn fn;
+	enum probe_kind kind;
+	enum memleak_fn fn;	/* PROBE_FUNCTION: the function */
 	char *path;		/* path the kernel can open (through /proc/PID/root for -p) */
 	uint64_t entry;		/* file offset of the function's first instruction */
 	uint64_t offset;	/* file offset of the probe: the entry, or past it (placement.h) */
@@ -32,6 +41,12 @@ struct allocator_opts {
 	int want_mmap;		/* mmap, munmap, mremap */
 	int want_dl;		/* dlopen, dlclose (library paths for symbolization) */
 	int at_entry;		/* every probe on its function's first instruction */
+	/*
+	 * Probe the preload library's sites rather than its functions. Only for a tracer that
+	 * attaches every process a traced one forks before it runs: a process inherits a site
+	 * the kernel has patched into a call, but not what the call jumps to.
+	 */
+	int use_sites;
 };
 
 /*
@@ -48,5 +63,7 @@ void allocator__free(struct allocator *a);
 
 /* Name of an allocator function ("malloc"). */
 const char *allocator_fn_name(enum memleak_fn fn);
+/* What a probe site is, for messages: "malloc", "site memleak_site_alloc". */
+const char *allocator_site_name(const struct probe_site *site);
 
 #endif /* ALLOCATOR_H */

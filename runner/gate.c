@@ -11,6 +11,7 @@
 
 #include "runner/allocator.h"
 #include "runner/collect.h"
+#include "runner/preloading.h"
 #include "runner/resolve.h"
 #include "runner/tracer.h"
 
@@ -295,13 +296,47 @@ void gate__free(struct gate *g)
 	free(g);
 }
 
+/*
+ * Puts the preload library in the environment the program will inherit, unless the
+ * program would not load it: then its allocator is probed in the C library.
+ */
+static int preload(struct gate *g, const char *name, const struct launch_opts *lo)
+{
+	char *program;
+	const char *obstacle;
+	int err;
+
+	if (!g->opts.preload)
+		return 0;
+	program = launch_find_program(name);
+	if (!program)
+		return -errno;
+	obstacle = preloading_obstacle(g->opts.preload, program, lo);
+	free(program);
+	if (obstacle) {
+		if (g->opts.verbose)
+			fprintf(stderr, "memleak-run: not preloading %s: %s\n", g->opts.preload, obstacle);
+		return 0;
+	}
+	err = preloading_setenv(g->opts.preload);
+	if (err)
+		fprintf(stderr, "memleak-run: cannot set LD_PRELOAD: %s\n", strerror(-err));
+	else if (g->opts.verbose)
+		fprintf(stderr, "memleak-run: preloading %s\n", g->opts.preload);
+	return err;
+}
+
 int gate__start(struct gate *g, char *const argv[], const struct launch_opts *lo)
 {
-	struct allocator_opts ao = { .want_dl = 1, .at_entry = g->opts.probes_at_entry };
+	struct allocator_opts ao = { .want_dl = 1, .at_entry = g->opts.probes_at_entry,
+				     .use_sites = g->opts.follow };
 	struct allocator *alloc = NULL;
 	const char *base;
 	int err;
 
+	err = preload(g, argv[0], lo);
+	if (err)
+		return err;
 	g->child = launch__start(argv, lo);
 	if (!g->child)
 		return -errno;

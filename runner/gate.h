@@ -21,6 +21,7 @@ struct gate_opts {
 	unsigned int timeout;		/* seconds, 0: none */
 	int probes_at_entry;		/* every probe on its function's first instruction */
 	int probe_only;			/* probes attached, nothing recorded (diagnostics) */
+	const char *preload;		/* libmemleak-preload.so to preload, NULL: probe the C library */
 	int verbose;
 };
 

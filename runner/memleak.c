@@ -150,7 +150,8 @@ static struct allocator *find_allocator(const struct memleak_opts *o, const char
 		return NULL;
 	}
 	for (size_t i = 0; i < a->nsites; i++)
-		if (a->sites[i].fn == FN_MALLOC || a->sites[i].fn == FN_FREE)
+		if (a->sites[i].kind != PROBE_FUNCTION || a->sites[i].fn == FN_MALLOC ||
+		    a->sites[i].fn == FN_FREE)
 			return a;
 	fprintf(stderr, "memleak: no allocator found: none of %s defines malloc or free\n",
 		a->objects[0] ? a->objects : what);

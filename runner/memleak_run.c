@@ -24,6 +24,7 @@
 #include "runner/collect.h"
 #include "runner/gate.h"
 #include "runner/options.h"
+#include "runner/preloading.h"
 #include "runner/run_options.h"
 
 /* Exit statuses of the gate itself; the program's own failure passes through. */
@@ -199,6 +200,7 @@ int main(int argc, char **argv)
 	struct run_facts ro = { 0 };
 	uint64_t started = collect_now_ns();
 	struct gate *g = NULL;
+	char *preload = NULL;
 	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
 	const struct proc_record *recs;
 	size_t nrecs;
@@ -225,6 +227,17 @@ int main(int argc, char **argv)
 	go.probes_at_entry = opts.probes_at_entry;
 	go.probe_only = opts.probe_only;
 	go.verbose = opts.verbose;
+	/*
+	 * Only when every process is followed: a forked process that is not attached crashes
+	 * on a probe site the kernel patched in its parent (see docs/DESIGN.md).
+	 */
+	if (!opts.no_preload && opts.follow) {
+		preload = preloading_find_library();
+		if (!preload && opts.verbose)
+			fprintf(stderr, "memleak-run: %s not found: probing the C library\n",
+				PRELOADING_LIBRARY);
+		go.preload = preload;
+	}
 	g = gate__new(&go);
 	if (!g) {
 		fprintf(stderr, "memleak-run: cannot trace allocations here (%s)%s\n", strerror(errno),
@@ -290,5 +303,6 @@ cleanup:
 	gate__free(g);
 	suppressions__free(supp);
 	run_opts__free(&opts);
+	free(preload);
 	return exit_code;
 }

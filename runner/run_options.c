@@ -36,6 +36,8 @@ static const char usage[] =
 "      --summary-frames N     frames shown per stack in the summary (default 12)\n"
 "      --max-blocks N         outstanding blocks tracked at once (default 1048576)\n"
 "      --max-stacks N         distinct stacks kept (default 65536)\n"
+"      --no-preload           probe the C library's allocator itself instead of\n"
+"                             preloading libmemleak-preload.so (slower)\n"
 "      --probes-at-entry      probe each function's first instruction, as memleak(8)\n"
 "                             does, not past the ones the kernel must single-step\n"
 "      --probe-only           attach every probe but record nothing: the cost of the\n"
@@ -60,6 +62,7 @@ enum {
 	OPT_MAX_STACKS,
 	OPT_AT_ENTRY,
 	OPT_PROBE_ONLY,
+	OPT_NO_PRELOAD,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +83,7 @@ static const struct option long_opts[] = {
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "probes-at-entry", no_argument, NULL, OPT_AT_ENTRY },
 	{ "probe-only", no_argument, NULL, OPT_PROBE_ONLY },
+	{ "no-preload", no_argument, NULL, OPT_NO_PRELOAD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -178,6 +182,9 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv)
 			break;
 		case OPT_PROBE_ONLY:
 			o->probe_only = 1;
+			break;
+		case OPT_NO_PRELOAD:
+			o->no_preload = 1;
 			break;
 		case 'v':
 			o->verbose++;

@@ -25,6 +25,7 @@ struct run_opts {
 	uint32_t max_stacks;		/* --max-stacks */
 	int probes_at_entry;		/* --probes-at-entry */
 	int probe_only;			/* --probe-only */
+	int no_preload;			/* --no-preload */
 	int verbose;			/* -v */
 	char **argv;			/* the command after -- */
 };

@@ -295,7 +295,8 @@ static void select_programs(struct tracer *t)
 		s->progs.pvalloc_enter, s->progs.mmap_enter, s->progs.mremap_enter,
 		s->progs.alloc_return, s->progs.free_enter, s->progs.munmap_enter,
 		s->progs.dlopen_return, s->progs.dlclose_enter, s->progs.new_enter,
-		s->progs.delete_enter, s->progs.on_fork,
+		s->progs.delete_enter, s->progs.site_alloc, s->progs.site_free,
+		s->progs.site_realloc, s->progs.on_fork,
 		s->progs.on_exec, s->progs.on_exit,
 	};
 	struct bpf_program *kmem[] = {
@@ -444,9 +445,15 @@ void tracer__free(struct tracer *t)
 	free(t);
 }
 
-static struct bpf_program *entry_prog(struct memleak_bpf *s, enum memleak_fn fn)
+static struct bpf_program *entry_prog(struct memleak_bpf *s, const struct probe_site *site)
 {
-	switch (fn) {
+	switch (site->kind) {
+	case PROBE_SITE_ALLOC: return s->progs.site_alloc;
+	case PROBE_SITE_FREE: return s->progs.site_free;
+	case PROBE_SITE_REALLOC: return s->progs.site_realloc;
+	case PROBE_FUNCTION: break;
+	}
+	switch (site->fn) {
 	case FN_MALLOC: return s->progs.malloc_enter;
 	case FN_CALLOC: return s->progs.calloc_enter;
 	case FN_REALLOC: return s->progs.realloc_enter;
@@ -467,9 +474,11 @@ static struct bpf_program *entry_prog(struct memleak_bpf *s, enum memleak_fn fn)
 	}
 }
 
-static struct bpf_program *return_prog(struct memleak_bpf *s, enum memleak_fn fn)
+static struct bpf_program *return_prog(struct memleak_bpf *s, const struct probe_site *site)
 {
-	switch (fn) {
+	if (site->kind != PROBE_FUNCTION)
+		return NULL;
+	switch (site->fn) {
 	case FN_FREE:
 	case FN_MUNMAP:
 	case FN_DLCLOSE:
@@ -526,8 +535,7 @@ int tracer__attach_process(struct tracer *t, pid_t pid, const struct allocator *
 	for (int ret = 1; ret >= 0 && !t->nprocs; ret--) {
 		for (size_t i = 0; i < alloc->nsites; i++) {
 			const struct probe_site *s = &alloc->sites[i];
-			struct bpf_program *prog = ret ? return_prog(t->skel, s->fn) :
-							 entry_prog(t->skel, s->fn);
+			struct bpf_program *prog = ret ? return_prog(t->skel, s) : entry_prog(t->skel, s);
 
 			if (!prog)
 				continue;
@@ -535,8 +543,9 @@ int tracer__attach_process(struct tracer *t, pid_t pid, const struct allocator *
 			if (err)
 				return err;
 			if (t->opts.verbose)
-				fprintf(stderr, "memleak: %s probe on %s (%s:0x%llx)\n", ret ? "return" : "entry",
-					allocator_fn_name(s->fn), s->path, (unsigned long long)s->offset);
+				fprintf(stderr, "memleak: %s probe on %s (%s:0x%llx)\n",
+					ret ? "return" : s->kind == PROBE_FUNCTION ? "entry" : "site",
+					allocator_site_name(s), s->path, (unsigned long long)s->offset);
 		}
 	}
 	err = open_probes(t, pid);

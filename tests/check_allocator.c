@@ -26,6 +26,7 @@
 #define FIXTURE_STATIC "tests/fixtures/static_leaky"
 #define FIXTURE_INTERPOSE "tests/fixtures/sym_interpose"
 #define FIXTURE_LIB "tests/fixtures/libplugin.so"
+#define PRELOAD_LIB "libmemleak-preload.so"
 
 /* --- helpers --------------------------------------------------------------------------------- */
 
@@ -131,7 +132,7 @@ static size_t count_sites(const struct allocator *a, enum memleak_fn fn)
 static void ck_sites_sane(const struct allocator *a)
 {
 	for (size_t i = 0; i < a->nsites; i++) {
-		ck_assert_int_lt(a->sites[i].fn, FN__COUNT);
+		ck_assert(a->sites[i].kind != PROBE_FUNCTION || a->sites[i].fn < FN__COUNT);
 		ck_assert_ptr_nonnull(a->sites[i].path);
 		ck_assert_msg(!access(a->sites[i].path, R_OK), "site in %s, which cannot be read",
 			      a->sites[i].path);
@@ -411,6 +412,76 @@ START_TEST(test_program_interposes)
 	ck_site_at_symbol(a, FN_POSIX_MEMALIGN, LIBC, 1, "posix_memalign");
 	ck_site_at_symbol(a, FN_VALLOC, LIBC, 1, "valloc");
 	allocator__free(a);
+}
+END_TEST
+
+/* The site of a kind, NULL when none; fails when there are several. */
+static const struct probe_site *site_of_kind(const struct allocator *a, enum probe_kind kind)
+{
+	const struct probe_site *found = NULL;
+
+	for (size_t i = 0; i < a->nsites; i++) {
+		if (a->sites[i].kind != kind)
+			continue;
+		ck_assert_msg(!found, "two %s sites", allocator_site_name(&a->sites[i]));
+		found = &a->sites[i];
+	}
+	return found;
+}
+
+/*
+ * With the preload library in LD_PRELOAD, the functions it defines are probed at its three
+ * sites, exactly at their nops, when the tracer asks for sites; as its functions otherwise.
+ * What the program defines itself stays the program's, and what the library does not
+ * define (dlopen) stays the C library's.
+ */
+START_TEST(test_preload_sites)
+{
+	static const struct {
+		enum probe_kind kind;
+		const char *symbol;
+	} kinds[] = {
+		{ PROBE_SITE_ALLOC, "memleak_site_alloc" },
+		{ PROBE_SITE_FREE, "memleak_site_free" },
+		{ PROBE_SITE_REALLOC, "memleak_site_realloc" },
+	};
+	struct allocator_opts sites = { .want_dl = 1, .use_sites = 1 };
+	const char *lib = fixture(PRELOAD_LIB), *interpose = fixture(FIXTURE_INTERPOSE);
+	struct allocator *a;
+	uint64_t value;
+
+	ck_assert_int_eq(setenv("LD_PRELOAD", lib, 1), 0);
+	a = for_program(fixture("tests/fixtures/counted"), &sites);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		const struct probe_site *s = site_of_kind(a, kinds[k].kind);
+
+		ck_assert_msg(s != NULL, "no site %s", kinds[k].symbol);
+		ck_assert(same_file(s->path, lib));
+		ck_assert_int_eq(nm_value(lib, 1, kinds[k].symbol, &value), 0);
+		ck_assert_uint_eq(s->offset, file_offset(lib, value));
+		ck_assert_str_eq(allocator_site_name(s), kinds[k].symbol);
+	}
+	ck_assert_uint_eq(count_sites(a, FN_MALLOC), 0);
+	ck_assert_uint_eq(count_sites(a, FN_FREE), 0);
+	ck_assert_uint_eq(count_sites(a, FN_NEW), 0);
+	ck_site_at_symbol(a, FN_DLOPEN, LIBC, 1, "dlopen");
+	allocator__free(a);
+
+	/* Without sites: the library is an allocator like any other. */
+	a = for_program(fixture("tests/fixtures/counted"), NULL);
+	ck_assert_ptr_null(site_of_kind(a, PROBE_SITE_ALLOC));
+	ck_site_at_symbol(a, FN_MALLOC, lib, 1, "malloc");
+	ck_site_at_symbol(a, FN_FREE, lib, 1, "free");
+	allocator__free(a);
+
+	/* The program's own malloc comes before the preloaded one. */
+	a = for_program(interpose, &sites);
+	ck_site_at_symbol(a, FN_MALLOC, interpose, 0, "malloc");
+	ck_site_at_symbol(a, FN_FREE, interpose, 0, "free");
+	ck_assert_uint_eq(count_sites(a, FN_VALLOC), 0);
+	ck_assert_ptr_nonnull(site_of_kind(a, PROBE_SITE_ALLOC));
+	allocator__free(a);
+	unsetenv("LD_PRELOAD");
 }
 END_TEST
 
@@ -800,6 +871,7 @@ static Suite *allocator_suite(void)
 	tcase_add_test(tc, test_cxx_program);
 	tcase_add_test(tc, test_static_program);
 	tcase_add_test(tc, test_program_interposes);
+	tcase_add_test(tc, test_preload_sites);
 	tcase_add_test(tc, test_script);
 	tcase_add_test(tc, test_program_errors);
 	tcase_add_test(tc, test_script_loop);

@@ -312,6 +312,65 @@ START_TEST(test_cut_stacks_are_one_site)
 }
 END_TEST
 
+/*
+ * Every call is seen, at the preload library's sites as in the C library: the counted
+ * fixture's 5000 rounds leak exactly 500 blocks each of 3331 (malloc), 3332 (calloc) and
+ * 3334 bytes (realloc), and every other block it allocates is freed: a missed free would
+ * leave one more, a missed allocation one less.
+ */
+static const struct {
+	const char *fixture, *flags, *probe;
+} gate_counted_cases[] = {
+	{ "counted", "", "site probe on memleak_site_alloc" },
+	{ "counted-O0", "", "site probe on memleak_site_alloc" },
+	{ "counted", "--no-preload", "entry probe on malloc" },
+	{ "static_counted", "", "entry probe on malloc" },
+};
+
+START_TEST(test_every_call_counted)
+{
+	const char *fx = gate_counted_cases[_i].fixture;
+	struct json_object *root, *procs, *proc, *sites;
+	char json[512], opts[700], cmd[512];
+	uint64_t own_bytes = 0, own_allocs = 0;
+	struct run_result r;
+
+	make_tmpdir();
+	snprintf(json, sizeof(json), "%s/run.json", tmpdir);
+	snprintf(opts, sizeof(opts), "-v --json %s %s", json, gate_counted_cases[_i].flags);
+	snprintf(cmd, sizeof(cmd), "%s 5000", fixture(fx[0] == 's' ? "tests/fixtures/static_counted" :
+						     fx[7] == '-' ? "tests/fixtures/counted-O0" :
+								    "tests/fixtures/counted"));
+	gate(&r, opts, cmd);
+	ck_assert_msg(r.status == 23, "%s: exit %d\n%s", fx, r.status, r.err);
+	ck_assert_msg(strstr(r.err, gate_counted_cases[_i].probe), "%s: not probed as expected\n%s", fx,
+		      r.err);
+	root = json_object_from_file(json);
+	ck_assert_msg(root != NULL, "no JSON report\n%s", r.err);
+	ck_assert(json_object_object_get_ex(root, "processes", &procs));
+	ck_assert_int_eq(json_object_array_length(procs), 1);
+	proc = json_object_array_get_idx(procs, 0);
+	ck_assert(json_object_object_get_ex(proc, "sites", &sites));
+	for (size_t i = 0; i < json_object_array_length(sites); i++) {
+		struct json_object *site = json_object_array_get_idx(sites, i), *v;
+
+		/* The program's own sites: the ones the runtime's rules do not accept. */
+		if (!json_object_object_get_ex(site, "fails", &v) || !json_object_get_boolean(v))
+			continue;
+		ck_assert(json_object_object_get_ex(site, "bytes", &v));
+		own_bytes += (uint64_t)json_object_get_int64(v);
+		ck_assert(json_object_object_get_ex(site, "allocations", &v));
+		own_allocs += (uint64_t)json_object_get_int64(v);
+	}
+	ck_assert_msg(own_allocs == 1500 && own_bytes == 500 * (3331 + 3332 + 3334),
+		      "%s %s: %llu bytes in %llu blocks\n%s", fx, gate_counted_cases[_i].flags,
+		      (unsigned long long)own_bytes, (unsigned long long)own_allocs, r.err);
+	json_object_put(root);
+	run_result_free(&r);
+	remove_tmpdir();
+}
+END_TEST
+
 START_TEST(test_exec_drops_old_image)
 {
 	struct run_result r;
@@ -423,36 +482,40 @@ START_TEST(test_sudo_user)
 END_TEST
 
 /*
- * Only the traced tree pays: a breakpoint is an int3 byte in the process's copy of the
- * code. The traced process has it at malloc; a process outside the tree does not.
+ * Only the traced tree pays: a probe is a byte the kernel writes into the process's copy
+ * of the code (an int3, or the call it makes of a probe site's nop). The traced process
+ * has it; a process outside the tree, mapping the same file, does not.
  */
-static int byte_at_malloc(pid_t pid)
+static int byte_at_symbol(pid_t pid, const char *lib, const char *symbol)
 {
-	char maps[64], line[512], mem[64];
-	unsigned long start, off, malloc_off = 0;
+	char maps[64], line[4608], mem[64], real[4096];
+	unsigned long start, off, sym_off = 0;
 	unsigned char byte = 0;
 	struct run_result r;
 	FILE *f;
 	int fd;
 
-	ck_assert_int_eq(run_sh(&r, "nm -D /lib/x86_64-linux-gnu/libc.so.6 | awk '$3 ~ /^malloc@@/ {print $1}'"), 0);
-	malloc_off = strtoul(r.out, NULL, 16);
+	ck_assert_ptr_nonnull(realpath(lib, real));
+	ck_assert_int_eq(run_sh(&r, "nm -D %s | awk '$3 ~ /^%s(@@|$)/ {print $1}'", real, symbol), 0);
+	sym_off = strtoul(r.out, NULL, 16);
 	run_result_free(&r);
-	ck_assert_uint_ne(malloc_off, 0);
+	ck_assert_uint_ne(sym_off, 0);
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
 	f = fopen(maps, "r");
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof(line), f)) {
 		char perms[8];
+		const char *path = strchr(line, '/');
 
-		if (!strstr(line, "/libc.so.6") || sscanf(line, "%lx-%*x %7s %lx", &start, perms, &off) != 3)
+		if (!path || strncmp(path, real, strlen(real)) || path[strlen(real)] != '\n' ||
+		    sscanf(line, "%lx-%*x %7s %lx", &start, perms, &off) != 3)
 			continue;
-		if (perms[2] == 'x' && malloc_off >= off) {
+		if (perms[2] == 'x' && sym_off >= off) {
 			/* the text segment maps file offset `off` at `start` */
 			snprintf(mem, sizeof(mem), "/proc/%d/mem", pid);
 			fd = open(mem, O_RDONLY);
 			ck_assert_int_ge(fd, 0);
-			ck_assert_int_eq(pread(fd, &byte, 1, (off_t)(start + malloc_off - off)), 1);
+			ck_assert_int_eq(pread(fd, &byte, 1, (off_t)(start + sym_off - off)), 1);
 			close(fd);
 			break;
 		}
@@ -461,7 +524,12 @@ static int byte_at_malloc(pid_t pid)
 	return byte;
 }
 
-START_TEST(test_only_traced_tree_pays)
+/*
+ * A gate over `sh -c 'exec sleep 3'` and a sleeper outside it, both with `lib` mapped;
+ * returns the first byte of `symbol` in each.
+ */
+static void probe_bytes(const char *gate_option, const char *lib, const char *symbol, int *traced_byte,
+			int *outsider_byte)
 {
 	int in[2];
 	pid_t outsider, gate_pid, traced = 0;
@@ -474,6 +542,7 @@ START_TEST(test_only_traced_tree_pays)
 	if (outsider == 0) {
 		dup2(in[0], 0);
 		close(in[1]);
+		setenv("LD_PRELOAD", test_path("libmemleak-preload.so"), 1);
 		execl(fixture("tests/fixtures/sleeper"), "sleeper", (char *)NULL);
 		_exit(127);
 	}
@@ -482,7 +551,8 @@ START_TEST(test_only_traced_tree_pays)
 		char script[700];
 
 		snprintf(script, sizeof(script), "echo $$ > %s; exec sleep 3", pidfile);
-		execl(test_path("memleak-run"), "memleak-run", "--", "sh", "-c", script, (char *)NULL);
+		execl(test_path("memleak-run"), "memleak-run", gate_option, "--", "sh", "-c", script,
+		      (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100 && !traced; i++) {
@@ -497,13 +567,27 @@ START_TEST(test_only_traced_tree_pays)
 	}
 	ck_assert_int_gt(traced, 0);
 	usleep(200000);
-	ck_assert_int_eq(byte_at_malloc(traced), 0xcc);
-	ck_assert_int_ne(byte_at_malloc(outsider), 0xcc);
+	*traced_byte = byte_at_symbol(traced, lib, symbol);
+	*outsider_byte = byte_at_symbol(outsider, lib, symbol);
 	close(in[1]);
 	kill(outsider, SIGTERM);
 	waitpid(outsider, NULL, 0);
 	waitpid(gate_pid, NULL, 0);
 	remove_tmpdir();
+}
+
+START_TEST(test_only_traced_tree_pays)
+{
+	int traced, outsider;
+
+	/* Probed in the C library: an int3 at malloc (past endbr64 if it has one). */
+	probe_bytes("--no-preload", "/lib/x86_64-linux-gnu/libc.so.6", "malloc", &traced, &outsider);
+	ck_assert_int_eq(traced, 0xcc);
+	ck_assert_int_ne(outsider, 0xcc);
+	/* Probed at the preload library's site: its nop is an int3, or the call it becomes. */
+	probe_bytes("-v", test_path("libmemleak-preload.so"), "memleak_site_alloc", &traced, &outsider);
+	ck_assert_int_eq(outsider, 0x0f);
+	ck_assert_msg(traced == 0xcc || traced == 0xe8, "traced %#x", traced);
 }
 END_TEST
 
@@ -558,6 +642,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_gen_suppressions_baseline);
 	tcase_add_test(tc, test_children_judged_separately);
 	tcase_add_test(tc, test_cut_stacks_are_one_site);
+	tcase_add_loop_test(tc, test_every_call_counted, 0,
+			    sizeof(gate_counted_cases) / sizeof(gate_counted_cases[0]));
 	tcase_add_test(tc, test_exec_drops_old_image);
 	tcase_add_test(tc, test_no_follow);
 	tcase_add_test(tc, test_default_suppressions);

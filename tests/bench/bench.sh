@@ -42,23 +42,29 @@ echo "memleak bench on $(uname -srm), $(nproc) cores; $pairs malloc/free pairs p
 echo
 
 # 1. Churn. The trap floor is memleak-run with programs that record nothing (--probe-only)
-# at the same probe points; memleak.py's placement is every probe at its function's entry.
+# at the same probe points: by default the preload library's sites, with --no-preload the
+# C library's functions. memleak.py's placement is a probe at each C library function's
+# entry.
 v[churn_native]=$(churn env)
 v[churn_gate]=$(churn "$gate" --)
 v[churn_floor]=$(churn "$gate" --probe-only --)
-v[churn_entry]=$(churn "$gate" --probes-at-entry --)
-v[churn_entry_floor]=$(churn "$gate" --probe-only --probes-at-entry --)
+v[churn_libc]=$(churn "$gate" --no-preload --)
+v[churn_libc_floor]=$(churn "$gate" --probe-only --no-preload --)
+v[churn_entry]=$(churn "$gate" --no-preload --probes-at-entry --)
+v[churn_entry_floor]=$(churn "$gate" --probe-only --no-preload --probes-at-entry --)
 v[churn_valgrind]=$(churn valgrind -q --leak-check=full --error-exitcode=0)
 v[churn_lsan]=$(churn env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/liblsan.so.0 LSAN_OPTIONS=detect_leaks=1)
 v[churn_heaptrack]=$(churn heaptrack -o /tmp/bench-heaptrack)
 rm -f /tmp/bench-heaptrack*
 printf '%-44s %12s %10s\n' "churn: ns per malloc/free pair" "ns" "x native"
-for k in native gate floor entry entry_floor valgrind lsan heaptrack; do
+for k in native gate floor libc libc_floor entry entry_floor valgrind lsan heaptrack; do
 	val=${v[churn_$k]:-}
 	case $k in
-	gate) label="memleak-run" ;;
+	gate) label="memleak-run (preload sites)" ;;
 	floor) label="trap floor (same probes, empty programs)" ;;
-	entry) label="memleak-run, probes at entry (memleak.py)" ;;
+	libc) label="memleak-run --no-preload (C library)" ;;
+	libc_floor) label="trap floor, --no-preload" ;;
+	entry) label="C library, probes at entry (memleak.py)" ;;
 	entry_floor) label="trap floor, probes at entry" ;;
 	*) label=$k ;;
 	esac
@@ -85,11 +91,18 @@ sql=$(mktemp)
 v[sqlite_native]=$(timed sh -c "sqlite3 :memory: < $sql")
 v[sqlite_gate]=$(timed sh -c "$gate -- sqlite3 :memory: < $sql")
 v[sqlite_floor]=$(timed sh -c "$gate --probe-only -- sqlite3 :memory: < $sql")
+v[sqlite_libc]=$(timed sh -c "$gate --no-preload -- sqlite3 :memory: < $sql")
 v[sqlite_valgrind]=$(REPEAT=1 timed sh -c "valgrind -q --leak-check=full sqlite3 :memory: < $sql")
 rm -f "$sql"
 printf '%-44s %12s %10s\n' "sqlite3, 20k rows inserted and indexed" "seconds" "x native"
-for k in native gate floor valgrind; do
-	printf '%-44s %12s %10s\n' "  $k" "${v[sqlite_$k]}" "$(ratio "${v[sqlite_$k]}" "${v[sqlite_native]}")"
+for k in native gate floor libc valgrind; do
+	case $k in
+	gate) label="memleak-run (preload sites)" ;;
+	floor) label="trap floor" ;;
+	libc) label="memleak-run --no-preload" ;;
+	*) label=$k ;;
+	esac
+	printf '%-44s %12s %10s\n' "  $label" "${v[sqlite_$k]}" "$(ratio "${v[sqlite_$k]}" "${v[sqlite_native]}")"
 done
 printf '%-44s %12s\n' "  memleak-run / valgrind" "$(ratio "${v[sqlite_gate]}" "${v[sqlite_valgrind]}")"
 echo
