@@ -402,6 +402,14 @@ cleanup:
 	return err;
 }
 
+int allocator_is_static(const char *path)
+{
+	char interp[4096];
+	int err = elf_interp(path, interp, sizeof(interp));
+
+	return err ? err : !interp[0];
+}
+
 /*
  * The libraries a dynamically linked program will load, in the dynamic linker's search
  * order: `INTERP --list PROGRAM` resolves them exactly as the real run will (same

@@ -61,6 +61,9 @@ struct allocator *allocator__for_pid(pid_t pid, const struct allocator_opts *opt
 struct allocator *allocator__for_object(const char *path, const struct allocator_opts *opts);
 void allocator__free(struct allocator *a);
 
+/* Whether an ELF program is statically linked (has no program interpreter): 1, 0, -errno. */
+int allocator_is_static(const char *path);
+
 /* Name of an allocator function ("malloc"). */
 const char *allocator_fn_name(enum memleak_fn fn);
 /* What a probe site is, for messages: "malloc", "site memleak_site_alloc". */

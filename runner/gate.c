@@ -22,6 +22,7 @@ struct traced_proc {
 	uint64_t image_start_ns;	/* blocks before this belong to an earlier image */
 	char *comm;
 	char *exe;
+	int launching;			/* the program, before the exec that starts it */
 	int done;
 };
 
@@ -34,6 +35,8 @@ struct gate {
 	int root_status;
 	int root_reaped;
 	int timed_out;
+	int uses_sites;			/* the allocator is probed at the preload library's sites */
+	int static_root;		/* the program is static: the probes are in its own file */
 	struct traced_proc *procs;
 	size_t nprocs, cap;
 	/* Judged processes: records and the collections their sites live in. */
@@ -181,6 +184,55 @@ static void remember_program(struct gate *g, pid_t pid, const char *name, struct
 	}
 }
 
+/*
+ * Whether a process's environment preloads `library`: 1 or 0, -errno when it cannot be
+ * read (a process that is gone, or a zombie, shows an empty one).
+ */
+static int environment_preloads(pid_t pid, const char *library)
+{
+	char path[64], *var = NULL;
+	size_t cap = 0;
+	int found = -ESRCH;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getdelim(&var, &cap, '\0', f) > 0) {
+		if (found < 0)
+			found = 0;
+		if (!strncmp(var, "LD_PRELOAD=", 11) && strstr(var + 11, library))
+			found = 1;
+	}
+	free(var);
+	fclose(f);
+	return found;
+}
+
+/*
+ * A traced process keeps its probes across exec. Says so when the new program will not
+ * reach them: a static program has its own allocator, and a program that does not load
+ * the preload library never calls its sites.
+ */
+static void check_exec_traced(struct gate *g, const struct traced_proc *p)
+{
+	char exe[64];
+	const char *why = NULL;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", p->pid);
+	if (g->static_root)
+		why = "the probes are in the first program, which is static";
+	else if (allocator_is_static(exe) == 1)
+		why = "a static program has its own allocator";
+	else if (g->uses_sites && environment_preloads(p->pid, g->opts.preload) == 0)
+		why = "its environment does not preload " PRELOADING_LIBRARY
+		      " (--no-preload probes the C library instead)";
+	if (why)
+		fprintf(stderr, "memleak-run: warning: %s[%d] is not traced after its exec: %s\n",
+			p->comm ? p->comm : "?", p->pid, why);
+}
+
 static int on_event(void *ctx, const struct memleak_event *e)
 {
 	struct gate *g = ctx;
@@ -220,6 +272,10 @@ static int on_event(void *ctx, const struct memleak_event *e)
 		if (comm)
 			set_str(&p->comm, comm);
 		free(comm);
+		if (p->launching)
+			p->launching = 0;
+		else
+			check_exec_traced(g, p);
 		break;
 	case EV_MODULE_LOAD:
 	case EV_MODULE_UNLOAD:
@@ -348,6 +404,9 @@ int gate__start(struct gate *g, char *const argv[], const struct launch_opts *lo
 			launch__path(g->child), strerror(-err));
 		return err;
 	}
+	for (size_t i = 0; i < alloc->nsites; i++)
+		g->uses_sites |= alloc->sites[i].kind != PROBE_FUNCTION;
+	g->static_root = allocator_is_static(launch__path(g->child)) == 1;
 	err = tracer__attach_process(g->tracer, g->root, alloc);
 	if (err)
 		goto cleanup;
@@ -359,6 +418,7 @@ int gate__start(struct gate *g, char *const argv[], const struct launch_opts *lo
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	g->procs[0].launching = 1;
 	err = launch__release(g->child);
 	if (err) {
 		g->root_reaped = 1;

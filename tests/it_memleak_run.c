@@ -387,6 +387,40 @@ START_TEST(test_exec_drops_old_image)
 }
 END_TEST
 
+/*
+ * A process whose exec takes it out of reach of its probes is named: a static program has
+ * its own allocator, and a program without the preload library never calls its sites.
+ */
+START_TEST(test_exec_out_of_reach_is_said)
+{
+	struct run_result r;
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "sh -c 'exec %s'", fixture("tests/fixtures/static_leaky"));
+	gate(&r, "", cmd);
+	ck_assert_msg(strstr(r.err, "is not traced after its exec: a static program"), "%s", r.err);
+	run_result_free(&r);
+
+	snprintf(cmd, sizeof(cmd), "env -u LD_PRELOAD %s", fixture("tests/fixtures/leaky"));
+	gate(&r, "", cmd);
+	ck_assert_msg(strstr(r.err, "is not traced after its exec: its environment does not preload"),
+		      "%s", r.err);
+	run_result_free(&r);
+
+	/* The C library's probes reach it. */
+	gate(&r, "--no-preload", cmd);
+	ck_assert_msg(r.status == 23 && !strstr(r.err, "not traced"), "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+
+	/* An exec that keeps the library says nothing. */
+	snprintf(cmd, sizeof(cmd), "%s exec %s", fixture("tests/fixtures/forks"),
+		 fixture("tests/fixtures/allocs"));
+	gate(&r, "", cmd);
+	ck_assert_msg(!strstr(r.err, "not traced"), "%s", r.err);
+	run_result_free(&r);
+}
+END_TEST
+
 START_TEST(test_no_follow)
 {
 	struct run_result r;
@@ -645,6 +679,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_every_call_counted, 0,
 			    sizeof(gate_counted_cases) / sizeof(gate_counted_cases[0]));
 	tcase_add_test(tc, test_exec_drops_old_image);
+	tcase_add_test(tc, test_exec_out_of_reach_is_said);
 	tcase_add_test(tc, test_no_follow);
 	tcase_add_test(tc, test_default_suppressions);
 	tcase_add_test(tc, test_stdio_and_environment_untouched);
