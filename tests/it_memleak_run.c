@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <json-c/json.h>
+#include <libxml/parser.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -495,6 +496,113 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/* Whether a process is gone (or a zombie no one has reaped yet), waiting up to 3 s. */
+static int process_gone(pid_t pid)
+{
+	for (int i = 0; i < 60; i++) {
+		char path[64], state = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		if (!f)
+			return 1;
+		if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+			state = 0;
+		fclose(f);
+		if (state == 'Z')
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+/* Reads a pid a script wrote, waiting up to 5 s for it. */
+static pid_t read_pid(const char *file)
+{
+	for (int i = 0; i < 100; i++) {
+		char buf[32] = "";
+		FILE *f = fopen(file, "r");
+
+		if (f && fgets(buf, sizeof(buf), f) && atoi(buf) > 0) {
+			fclose(f);
+			return atoi(buf);
+		}
+		if (f)
+			fclose(f);
+		usleep(50000);
+	}
+	return 0;
+}
+
+/* --timeout ends the whole tree: a grandchild in the background goes too. */
+START_TEST(test_timeout_ends_the_tree)
+{
+	struct run_result r;
+	char pidfile[512], cmd[1024];
+	pid_t grandchild;
+
+	make_tmpdir();
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", tmpdir);
+	snprintf(cmd, sizeof(cmd), "sh -c 'sleep 60 & echo $! > %s; wait'", pidfile);
+	gate(&r, "--timeout 1", cmd);
+	ck_assert_msg(r.status == 124, "exit %d\n%s", r.status, r.err);
+	grandchild = read_pid(pidfile);
+	ck_assert_int_gt(grandchild, 0);
+	ck_assert_msg(process_gone(grandchild), "pid %d outlived the timeout", grandchild);
+	run_result_free(&r);
+	remove_tmpdir();
+}
+END_TEST
+
+/*
+ * SIGTERM and SIGINT to the gate reach the program, whose handling decides the outcome:
+ * its exit status passes through, and the reports are written whole.
+ */
+START_TEST(test_signals_forwarded)
+{
+	static const int signals[] = { SIGTERM, SIGINT };
+
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		char pidfile[512], junit[512], script[1200], out[64] = "";
+		int status, fds[2];
+		pid_t gate_pid;
+		ssize_t n;
+		xmlDocPtr doc;
+
+		make_tmpdir();
+		snprintf(pidfile, sizeof(pidfile), "%s/pid", tmpdir);
+		snprintf(junit, sizeof(junit), "%s/leaks.xml", tmpdir);
+		/* The program says which signal it got and exits 3; it leaks nothing of its own. */
+		snprintf(script, sizeof(script),
+			 "trap 'echo got TERM; exit 3' TERM; trap 'echo got INT; exit 3' INT; "
+			 "echo $$ > %s; while :; do sleep 0.1; done", pidfile);
+		ck_assert_int_eq(pipe(fds), 0);
+		gate_pid = fork();
+		if (gate_pid == 0) {
+			dup2(fds[1], 1);
+			close(fds[0]);
+			execl(test_path("memleak-run"), "memleak-run", "--junit", junit, "--", "sh", "-c",
+			      script, (char *)NULL);
+			_exit(127);
+		}
+		close(fds[1]);
+		ck_assert_int_gt(read_pid(pidfile), 0);
+		ck_assert_int_eq(kill(gate_pid, signals[i]), 0);
+		n = read(fds[0], out, sizeof(out) - 1);
+		close(fds[0]);
+		ck_assert_int_eq(waitpid(gate_pid, &status, 0), gate_pid);
+		ck_assert_msg(n > 0 && strstr(out, signals[i] == SIGTERM ? "got TERM" : "got INT"),
+			      "the program's output: '%s'", out);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "gate status %#x", status);
+		doc = xmlReadFile(junit, NULL, XML_PARSE_NONET);
+		ck_assert_msg(doc != NULL, "no whole JUnit report after signal %d", signals[i]);
+		xmlFreeDoc(doc);
+		remove_tmpdir();
+	}
+}
+END_TEST
+
 START_TEST(test_sudo_user)
 {
 	struct run_result r, x;
@@ -684,6 +792,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_default_suppressions);
 	tcase_add_test(tc, test_stdio_and_environment_untouched);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_timeout_ends_the_tree);
+	tcase_add_test(tc, test_signals_forwarded);
 	tcase_add_test(tc, test_sudo_user);
 	tcase_add_test(tc, test_only_traced_tree_pays);
 	tcase_add_test(tc, test_untraceable_exits_99_or_77);
