@@ -237,7 +237,10 @@ static inline void *new_aligned_common(size_t size, size_t alignment, const char
 /* No C header declares the operators under their mangled names. */
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
 
-/* The nothrow variants have one more argument, which the runtime's operator also takes. */
+/*
+ * The nothrow variants' tag is an empty type no operator reads: the runtime's is called
+ * with the size (and alignment) only.
+ */
 EXPORT void *_Znwm(size_t size) { return new_common(size, "_Znwm"); }
 EXPORT void *_Znam(size_t size) { return new_common(size, "_Znam"); }
 EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, const void *tag)
