@@ -51,28 +51,6 @@ static void parsed_free(struct parsed *p)
 
 #define ARGV(...) ((char *[]){ "memleak", __VA_ARGS__, NULL })
 
-/* The call succeeds and prints nothing. */
-#define ck_parse_ok(p, ...)                                                                    \
-	do {                                                                                   \
-		parse((p), ARGV(__VA_ARGS__));                                                 \
-		ck_assert_msg((p)->ret == 0, "parse returned %d, stderr: %s", (p)->ret,        \
-			      (p)->err);                                                       \
-		ck_assert_str_eq((p)->out, "");                                                \
-		ck_assert_str_eq((p)->err, "");                                                \
-	} while (0)
-
-/* The call is refused with -EINVAL and says so on stderr, naming what is wrong. */
-#define ck_parse_bad(what, ...)                                                                \
-	do {                                                                                   \
-		struct parsed p_;                                                              \
-		parse(&p_, ARGV(__VA_ARGS__));                                                 \
-		ck_assert_int_eq(p_.ret, -EINVAL);                                             \
-		ck_assert_str_eq(p_.out, "");                                                  \
-		ck_assert_msg(strstr(p_.err, (what)) != NULL,                                  \
-			      "stderr does not mention '%s': %s", (what), p_.err);              \
-		parsed_free(&p_);                                                              \
-	} while (0)
-
 /* --- options_parse_u64 ---------------------------------------------------------------------- */
 
 #define ck_u64(s, suffix, expect)                                                              \

@@ -339,9 +339,7 @@ START_TEST(test_every_call_counted)
 	make_tmpdir();
 	snprintf(json, sizeof(json), "%s/run.json", tmpdir);
 	snprintf(opts, sizeof(opts), "-v --json %s %s", json, gate_counted_cases[_i].flags);
-	snprintf(cmd, sizeof(cmd), "%s 5000", fixture(fx[0] == 's' ? "tests/fixtures/static_counted" :
-						     fx[7] == '-' ? "tests/fixtures/counted-O0" :
-								    "tests/fixtures/counted"));
+	snprintf(cmd, sizeof(cmd), "%s/tests/fixtures/%s 5000", test_output_dir(), fx);
 	gate(&r, opts, cmd);
 	ck_assert_msg(r.status == 23, "%s: exit %d\n%s", fx, r.status, r.err);
 	ck_assert_msg(strstr(r.err, gate_counted_cases[_i].probe), "%s: not probed as expected\n%s", fx,
@@ -674,8 +672,8 @@ static void probe_bytes(const char *gate_option, const char *lib, const char *sy
 			int *outsider_byte)
 {
 	int in[2];
-	pid_t outsider, gate_pid, traced = 0;
-	char pidfile[512], buf[32] = "";
+	pid_t outsider, gate_pid, traced;
+	char pidfile[512];
 
 	make_tmpdir();
 	snprintf(pidfile, sizeof(pidfile), "%s/pid", tmpdir);
@@ -697,16 +695,7 @@ static void probe_bytes(const char *gate_option, const char *lib, const char *sy
 		      (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 100 && !traced; i++) {
-		FILE *f;
-
-		usleep(50000);
-		f = fopen(pidfile, "r");
-		if (f && fgets(buf, sizeof(buf), f))
-			traced = atoi(buf);
-		if (f)
-			fclose(f);
-	}
+	traced = read_pid(pidfile);
 	ck_assert_int_gt(traced, 0);
 	usleep(200000);
 	*traced_byte = byte_at_symbol(traced, lib, symbol);

@@ -32,6 +32,32 @@ int count_substr(const char *hay, const char *needle);
  */
 int test_capture(int (*fn)(void *ctx), void *ctx, char **out, char **err);
 
+/*
+ * Option-parser tests. The test file defines `struct parsed` (ret, out, err), `parse(p,
+ * argv)` capturing what the parser printed, `parsed_free(p)`, and ARGV(...) building argv.
+ */
+/* The call succeeds and prints nothing. */
+#define ck_parse_ok(p, ...)                                                                    \
+	do {                                                                                   \
+		parse((p), ARGV(__VA_ARGS__));                                                 \
+		ck_assert_msg((p)->ret == 0, "parse returned %d, stderr: %s", (p)->ret,        \
+			      (p)->err);                                                       \
+		ck_assert_str_eq((p)->out, "");                                                \
+		ck_assert_str_eq((p)->err, "");                                                \
+	} while (0)
+
+/* The call is refused with -EINVAL and says so on stderr, naming what is wrong. */
+#define ck_parse_bad(what, ...)                                                                \
+	do {                                                                                   \
+		struct parsed p_;                                                              \
+		parse(&p_, ARGV(__VA_ARGS__));                                                 \
+		ck_assert_int_eq(p_.ret, -EINVAL);                                             \
+		ck_assert_str_eq(p_.out, "");                                                  \
+		ck_assert_msg(strstr(p_.err, (what)) != NULL,                                  \
+			      "stderr does not mention '%s': %s", (what), p_.err);              \
+		parsed_free(&p_);                                                              \
+	} while (0)
+
 /* Runs every test of a suite; the exit status of a test program (0: all passed). */
 int test_run_suite(Suite *s);
 
