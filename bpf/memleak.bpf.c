@@ -306,13 +306,13 @@ static __always_inline __u32 walk_user_stack(struct pt_regs *regs, struct thread
 					     struct stack_trace *st, bool at_site)
 {
 	__u64 sp = read_sp(regs);
-	struct fp_walk w = { .st = st, .fp = PT_REGS_FP(regs), .nr = 1, .first = 1 };
+	struct fp_walk w = { .st = st, .fp = PT_REGS_FP(regs), .first = at_site ? 0 : 1 };
 
 	if (!stack_bounds(ts, sp))
 		return 0;
-	st->ips[0] = PT_REGS_IP(regs);
-	if (at_site)
-		w.nr = w.first = 0;
+	w.nr = w.first;
+	if (!at_site)
+		st->ips[0] = PT_REGS_IP(regs);
 	if (w.fp < sp)
 		return w.nr;
 	w.hi = ts->stack_hi;
