@@ -213,14 +213,18 @@ static int environment_preloads(pid_t pid, const char *library)
 /*
  * A traced process keeps its probes across exec. Says so when the new program will not
  * reach them: a static program has its own allocator, and a program that does not load
- * the preload library never calls its sites.
+ * the preload library never calls its sites. Best effort: the environment of a process
+ * that exited before its exec event was read cannot be seen.
  */
 static void check_exec_traced(struct gate *g, const struct traced_proc *p)
 {
-	char exe[64];
-	const char *why = NULL;
+	char link[64];
+	const char *why = NULL, *exe = link;
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", p->pid);
+	/* A process that already exited leaves the program execve named. */
+	snprintf(link, sizeof(link), "/proc/%d/exe", p->pid);
+	if (access(link, R_OK) && p->exe)
+		exe = p->exe;
 	if (g->static_root)
 		why = "the probes are in the first program, which is static";
 	else if (allocator_is_static(exe) == 1)

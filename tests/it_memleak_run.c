@@ -400,13 +400,14 @@ START_TEST(test_exec_out_of_reach_is_said)
 	ck_assert_msg(strstr(r.err, "is not traced after its exec: a static program"), "%s", r.err);
 	run_result_free(&r);
 
-	snprintf(cmd, sizeof(cmd), "env -u LD_PRELOAD %s", fixture("tests/fixtures/leaky"));
-	gate(&r, "", cmd);
+	/* Alive long enough for its environment to be read. */
+	gate(&r, "", "env -u LD_PRELOAD sh -c 'sleep 0.5'");
 	ck_assert_msg(strstr(r.err, "is not traced after its exec: its environment does not preload"),
 		      "%s", r.err);
 	run_result_free(&r);
 
 	/* The C library's probes reach it. */
+	snprintf(cmd, sizeof(cmd), "env -u LD_PRELOAD %s", fixture("tests/fixtures/leaky"));
 	gate(&r, "--no-preload", cmd);
 	ck_assert_msg(r.status == 23 && !strstr(r.err, "not traced"), "exit %d\n%s", r.status, r.err);
 	run_result_free(&r);
