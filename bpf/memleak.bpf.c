@@ -27,6 +27,7 @@ const volatile bool trace_events = false;	/* -t: every alloc/free to the ring bu
 const volatile bool combined_only = false;	/* keep per-stack totals in the kernel */
 const volatile bool wa_missing_free = false;
 const volatile bool follow_children = false;	/* track processes forked by traced ones */
+const volatile bool hold_execs = false;		/* hold traced processes after exec, too */
 const volatile bool kernel_stacks = false;	/* kernel mode: stacks are kernel stacks */
 const volatile __u64 page_size = 4096;
 /* Probes fire but record nothing: what tracing costs before any work (diagnostics). */
@@ -94,7 +95,10 @@ struct {
 /* Processes waiting in hold_at_start: lets every other syscall exit return at once. */
 __u64 holds_pending = 0;
 
-/* New processes to hold before their first instruction, until their probes are attached. */
+/*
+ * Processes to hold before their first instruction, until their probes are attached: new
+ * ones, and with hold_execs ones that have just executed a new program.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -826,6 +830,14 @@ static __always_inline bool is_traced(__u32 tgid)
 	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
 }
 
+static __always_inline void hold(__u32 tgid)
+{
+	__u8 one = 1;
+
+	if (!bpf_map_update_elem(&hold_at_start, &tgid, &one, BPF_NOEXIST))
+		__sync_fetch_and_add(&holds_pending, 1);
+}
+
 static __always_inline void emit_proc(__u32 type, __u32 tgid, __u32 ppid, __s32 exit_code)
 {
 	struct memleak_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -856,8 +868,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (follow_children) {
 		bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
-		if (!bpf_map_update_elem(&hold_at_start, &ctgid, &one, BPF_NOEXIST))
-			__sync_fetch_and_add(&holds_pending, 1);
+		hold(ctgid);
 	}
 	emit_proc(EV_FORK, ctgid, ptgid, 0);
 	return 0;
@@ -865,8 +876,9 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 /*
  * A new process returns from fork through the syscall exit path, in its own context,
- * before its first user instruction. A process forked by a traced one stops itself there
- * until user space has put its probes in place and continues it. Probes are per process:
+ * before its first user instruction; so does a process from execve, in its new program.
+ * A process held there stops itself until user space has put its probes in place and
+ * continues it. Probes are per process:
  * inheriting them would also give each thread an event, whose teardown at thread exit
  * can take the process's probes with it.
  */
@@ -897,6 +909,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (!is_traced(tgid))
 		return 0;
+	/* The new program may need other probes than the old one: a static one has its own. */
+	if (hold_execs)
+		hold(tgid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CNT_RINGBUF_DROPS);

@@ -402,22 +402,17 @@ cleanup:
 	return err;
 }
 
-int allocator_is_static(const char *path)
-{
-	char interp[4096];
-	int err = elf_interp(path, interp, sizeof(interp));
-
-	return err ? err : !interp[0];
-}
-
 /*
  * The libraries a dynamically linked program will load, in the dynamic linker's search
  * order: `INTERP --list PROGRAM` resolves them exactly as the real run will (same
  * environment, LD_LIBRARY_PATH and LD_PRELOAD included) without running the program.
  */
-static int list_libraries(const char *interp, const char *path, struct objlist *objs)
+static int list_libraries(const char *interp, const char *path, const struct allocator_env *env,
+			  struct objlist *objs)
 {
-	char line[4096];
+	char *const argv[] = { (char *)interp, "--list", (char *)path, NULL };
+	const char *cwd = env ? env->cwd : NULL;
+	char line[4096], joined[8192];
 	int pfd[2], status, err = 0;
 	FILE *f;
 	pid_t pid;
@@ -439,7 +434,12 @@ static int list_libraries(const char *interp, const char *path, struct objlist *
 			dup2(devnull, 0);
 			dup2(devnull, 2);
 		}
-		execl(interp, interp, "--list", path, (char *)NULL);
+		if (cwd && chdir(cwd))
+			_exit(127);
+		if (env && env->envp)
+			execve(interp, argv, env->envp);
+		else
+			execv(interp, argv);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -454,7 +454,7 @@ static int list_libraries(const char *interp, const char *path, struct objlist *
 		/*
 		 * "\tlibc.so.6 => /lib/.../libc.so.6 (0x...)", "\t/lib64/ld-linux... (0x...)", or
 		 * a library preloaded by a relative path, "\t./libx.so (0x...)", relative to the
-		 * directory the program runs in, ours. Names without a slash are not files.
+		 * directory the program runs in. Names without a slash are not files.
 		 */
 		p = p ? p + 3 : line + strspn(line, " \t");
 		end = strstr(p, " (");
@@ -464,6 +464,8 @@ static int list_libraries(const char *interp, const char *path, struct objlist *
 			p[strcspn(p, "\n")] = '\0';
 		if (!strchr(p, '/'))
 			continue;
+		if (cwd && p[0] != '/' && snprintf(joined, sizeof(joined), "%s/%s", cwd, p) < (int)sizeof(joined))
+			p = joined;
 		if (!err)
 			err = objlist_add(objs, p);
 	}
@@ -476,14 +478,22 @@ static int list_libraries(const char *interp, const char *path, struct objlist *
 	return err;
 }
 
-static struct allocator *for_program(const char *path, const struct allocator_opts *opts, int depth);
+static struct allocator *for_program(const char *path, const struct allocator_env *env,
+				     const struct allocator_opts *opts, int depth);
 
 struct allocator *allocator__for_program(const char *path, const struct allocator_opts *opts)
 {
-	return for_program(path, opts, 0);
+	return for_program(path, NULL, opts, 0);
 }
 
-static struct allocator *for_program(const char *path, const struct allocator_opts *opts, int depth)
+struct allocator *allocator__for_exec(const char *path, const struct allocator_env *env,
+				      const struct allocator_opts *opts)
+{
+	return for_program(path, env, opts, 0);
+}
+
+static struct allocator *for_program(const char *path, const struct allocator_env *env,
+				     const struct allocator_opts *opts, int depth)
 {
 	struct objlist objs = { 0 };
 	struct allocator *a = NULL;
@@ -509,13 +519,13 @@ static struct allocator *for_program(const char *path, const struct allocator_op
 			errno = !*p ? ENOEXEC : ELOOP;
 			return NULL;
 		}
-		return for_program(p, opts, depth + 1);
+		return for_program(p, env, opts, depth + 1);
 	}
 	err = elf_interp(path, interp, sizeof(interp));
 	if (!err)
 		err = objlist_add(&objs, path);
 	if (!err && interp[0])
-		err = list_libraries(interp, path, &objs);
+		err = list_libraries(interp, path, env, &objs);
 	if (err) {
 		objlist_free(&objs);
 		errno = -err;

@@ -55,14 +55,20 @@ struct allocator_opts {
  * environment). A statically linked program is its own allocator.
  */
 struct allocator *allocator__for_program(const char *path, const struct allocator_opts *opts);
+/* How a process starts its program, when it is not as this process would. */
+struct allocator_env {
+	char *const *envp;	/* its environment (LD_PRELOAD, LD_LIBRARY_PATH), NULL: ours */
+	const char *cwd;	/* its working directory, for relative paths in them; NULL: ours */
+};
+
+/* allocator__for_program, for a program another process executes with `env`. */
+struct allocator *allocator__for_exec(const char *path, const struct allocator_env *env,
+				      const struct allocator_opts *opts);
 /* The allocator of a running process, from /proc/PID/maps, opened through its root. */
 struct allocator *allocator__for_pid(pid_t pid, const struct allocator_opts *opts);
 /* One object named explicitly (-O): every function it defines. */
 struct allocator *allocator__for_object(const char *path, const struct allocator_opts *opts);
 void allocator__free(struct allocator *a);
-
-/* Whether an ELF program is statically linked (has no program interpreter): 1, 0, -errno. */
-int allocator_is_static(const char *path);
 
 /* Name of an allocator function ("malloc"). */
 const char *allocator_fn_name(enum memleak_fn fn);

@@ -11,6 +11,7 @@
 
 #include "runner/allocator.h"
 #include "runner/collect.h"
+#include "runner/images.h"
 #include "runner/preloading.h"
 #include "runner/resolve.h"
 #include "runner/tracer.h"
@@ -23,6 +24,7 @@ struct traced_proc {
 	char *comm;
 	char *exe;
 	int launching;			/* the program, before the exec that starts it */
+	int exec_held;			/* held after an exec, for its new program's probes */
 	int done;
 };
 
@@ -35,8 +37,7 @@ struct gate {
 	int root_status;
 	int root_reaped;
 	int timed_out;
-	int uses_sites;			/* the allocator is probed at the preload library's sites */
-	int static_root;		/* the program is static: the probes are in its own file */
+	struct images *images;		/* the allocators of the programs processes execute */
 	struct traced_proc *procs;
 	size_t nprocs, cap;
 	/* Judged processes: records and the collections their sites live in. */
@@ -185,56 +186,34 @@ static void remember_program(struct gate *g, pid_t pid, const char *name, struct
 }
 
 /*
- * Whether a process's environment preloads `library`: 1 or 0, -errno when it cannot be
- * read (a process that is gone, or a zombie, shows an empty one).
+ * A traced process executed a new program and is held before its first instruction: its
+ * probes become the ones that program's allocator needs. A static program has its own;
+ * one whose environment no longer preloads the library uses the C library's. If that
+ * cannot be done, the process still runs, and the user is told it is not traced.
  */
-static int environment_preloads(pid_t pid, const char *library)
+static void probe_new_program(struct gate *g, struct traced_proc *p)
 {
-	char path[64], *var = NULL;
-	size_t cap = 0;
-	int found = -ESRCH;
-	FILE *f;
+	const struct allocator *alloc;
+	int fresh, err;
 
-	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (getdelim(&var, &cap, '\0', f) > 0) {
-		if (found < 0)
-			found = 0;
-		if (!strncmp(var, "LD_PRELOAD=", 11) && strstr(var + 11, library))
-			found = 1;
+	alloc = images__allocator(g->images, p->pid, &fresh);
+	if (!alloc) {
+		err = -errno;
+		if (err != -ESRCH)
+			fprintf(stderr, "memleak-run: warning: %s[%d] is not traced after its exec: "
+					"cannot read the allocator of %s: %s\n", p->comm ? p->comm : "?",
+				p->pid, p->exe ? p->exe : "its program", strerror(-err));
+		return;
 	}
-	free(var);
-	fclose(f);
-	return found;
-}
-
-/*
- * A traced process keeps its probes across exec. Says so when the new program will not
- * reach them: a static program has its own allocator, and a program that does not load
- * the preload library never calls its sites. Best effort: the environment of a process
- * that exited before its exec event was read cannot be seen.
- */
-static void check_exec_traced(struct gate *g, const struct traced_proc *p)
-{
-	char link[64];
-	const char *why = NULL, *exe = link;
-
-	/* A process that already exited leaves the program execve named. */
-	snprintf(link, sizeof(link), "/proc/%d/exe", p->pid);
-	if (access(link, R_OK) && p->exe)
-		exe = p->exe;
-	if (g->static_root)
-		why = "the probes are in the first program, which is static";
-	else if (allocator_is_static(exe) == 1)
-		why = "a static program has its own allocator";
-	else if (g->uses_sites && environment_preloads(p->pid, g->opts.preload) == 0)
-		why = "its environment does not preload " PRELOADING_LIBRARY
-		      " (--no-preload probes the C library instead)";
-	if (why)
+	for (size_t i = 0; fresh && i < alloc->nobjects; i++)
+		resolver__add_file(g->resolver, alloc->object_paths[i]);
+	err = tracer__attach_image(g->tracer, p->pid, alloc);
+	if (err && err != -ESRCH)
 		fprintf(stderr, "memleak-run: warning: %s[%d] is not traced after its exec: %s\n",
-			p->comm ? p->comm : "?", p->pid, why);
+			p->comm ? p->comm : "?", p->pid, strerror(-err));
+	else if (!err && g->opts.verbose > 1)
+		fprintf(stderr, "memleak-run: %s[%d] executed %s: probes on %s\n",
+			p->comm ? p->comm : "?", p->pid, p->exe ? p->exe : "?", alloc->objects);
 }
 
 static int on_event(void *ctx, const struct memleak_event *e)
@@ -242,6 +221,7 @@ static int on_event(void *ctx, const struct memleak_event *e)
 	struct gate *g = ctx;
 	struct traced_proc *p = find_proc(g, (pid_t)e->tgid), *parent;
 	char *comm;
+	int err;
 
 	if (g->opts.verbose > 1)
 		fprintf(stderr, "memleak-run: event %u tgid %u tid %u ppid %u\n", e->type, e->tgid,
@@ -255,16 +235,25 @@ static int on_event(void *ctx, const struct memleak_event *e)
 		p = add_proc(g, (pid_t)e->tgid, (pid_t)e->ppid,
 			     comm ? comm : parent ? parent->comm : NULL, parent ? parent->exe : NULL);
 		free(comm);
-		if (!p)
+		if (!p) {
 			g->error = -ENOMEM;
+			break;
+		}
+		/*
+		 * The new process will stop itself before its first instruction (EV_HELD). Its
+		 * parent's probes go in now, while the parent's program is still the one it
+		 * copied: the parent may execute another before the child's hold is seen.
+		 */
+		err = tracer__attach_child(g->tracer, p->pid, p->ppid);
+		if (err && err != -ESRCH)
+			fprintf(stderr, "memleak-run: pid %d is not traced: %s\n", p->pid, strerror(-err));
 		break;
 	case EV_HELD:
-		/*
-		 * A new process stopped itself before its first instruction: its probes go in,
-		 * then it continues. If they cannot, it still continues, and the failure is said.
-		 */
-		if (p && tracer__attach_child(g->tracer, p->pid) && !g->error)
-			fprintf(stderr, "memleak-run: pid %d is not traced\n", p->pid);
+		/* A held process continues, traced or not: a failure has been said. */
+		if (p && p->exec_held) {
+			p->exec_held = 0;
+			probe_new_program(g, p);
+		}
 		kill((pid_t)e->tgid, SIGCONT);
 		break;
 	case EV_EXEC:
@@ -276,10 +265,9 @@ static int on_event(void *ctx, const struct memleak_event *e)
 		if (comm)
 			set_str(&p->comm, comm);
 		free(comm);
-		if (p->launching)
-			p->launching = 0;
-		else
-			check_exec_traced(g, p);
+		/* The program's first exec runs the file its probes were made for. */
+		p->exec_held = !p->launching;
+		p->launching = 0;
 		break;
 	case EV_MODULE_LOAD:
 	case EV_MODULE_UNLOAD:
@@ -301,11 +289,23 @@ static int on_event(void *ctx, const struct memleak_event *e)
 	return 0;
 }
 
+/*
+ * What to probe. The preload library's sites only when every process the program forks
+ * is attached before it runs: a process inherits a site the kernel has patched into a
+ * call, but not what the call jumps to.
+ */
+static struct allocator_opts allocator_options(const struct gate_opts *opts)
+{
+	return (struct allocator_opts){ .want_dl = 1, .at_entry = opts->probes_at_entry,
+					.use_sites = opts->follow };
+}
+
 struct gate *gate__new(const struct gate_opts *opts)
 {
 	struct gate *g = calloc(1, sizeof(*g));
 	struct tracer_opts to = {
 		.follow_children = opts->follow,
+		.hold_execs = 1,
 		.wa_missing_free = 1,
 		.sample_rate = 1,
 		.max_blocks = opts->max_blocks,
@@ -314,6 +314,7 @@ struct gate *gate__new(const struct gate_opts *opts)
 		.verbose = opts->verbose,
 		.on_event = on_event,
 	};
+	struct allocator_opts ao = allocator_options(opts);
 	int err = 0;
 
 	if (!g)
@@ -321,7 +322,8 @@ struct gate *gate__new(const struct gate_opts *opts)
 	g->opts = *opts;
 	to.event_ctx = g;
 	g->resolver = resolver__new();
-	if (!g->resolver) {
+	g->images = images__new(&ao);
+	if (!g->resolver || !g->images) {
 		err = -errno;
 		goto cleanup;
 	}
@@ -353,6 +355,7 @@ void gate__free(struct gate *g)
 	}
 	free(g->procs);
 	resolver__free(g->resolver);
+	images__free(g->images);
 	free(g);
 }
 
@@ -388,8 +391,7 @@ static int preload(struct gate *g, const char *name, const struct launch_opts *l
 
 int gate__start(struct gate *g, char *const argv[], const struct launch_opts *lo)
 {
-	struct allocator_opts ao = { .want_dl = 1, .at_entry = g->opts.probes_at_entry,
-				     .use_sites = g->opts.follow };
+	struct allocator_opts ao = allocator_options(&g->opts);
 	struct allocator *alloc = NULL;
 	const char *base;
 	int err;
@@ -408,9 +410,6 @@ int gate__start(struct gate *g, char *const argv[], const struct launch_opts *lo
 			launch__path(g->child), strerror(-err));
 		return err;
 	}
-	for (size_t i = 0; i < alloc->nsites; i++)
-		g->uses_sites |= alloc->sites[i].kind != PROBE_FUNCTION;
-	g->static_root = allocator_is_static(launch__path(g->child)) == 1;
 	err = tracer__attach_process(g->tracer, g->root, alloc);
 	if (err)
 		goto cleanup;

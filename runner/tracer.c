@@ -13,29 +13,44 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "memleak.skel.h"
 
-/* A uprobe event created in tracefs, removed again when the tracer is freed. */
+/*
+ * A uprobe event created in tracefs, removed again when the tracer is freed. Its BPF
+ * program is attached once: the kernel runs it for every perf event of the same probe, so
+ * the per-process events only carry their process filter. The attachment is on a perf
+ * event of the anchor, a process of ours that never runs the probed code, so that every
+ * traced process's events can be closed when its program no longer needs them.
+ */
 struct uprobe_event {
 	char name[32];
 	long id;			/* tracepoint id */
 	struct bpf_program *prog;
+	int retprobe;
+	dev_t dev;			/* the probed file and offset: one event per place */
+	ino_t ino;
+	uint64_t offset;
+	struct bpf_link *link;		/* the program, on the anchor's perf event */
 };
 
-/*
- * The perf events that put the probes in one process. The BPF programs are attached once,
- * to the first process's events: the kernel runs them for every event of the same probe,
- * so later processes only need their events (each one's process filter).
- */
-struct proc_links {
+/* One process's perf event on one uprobe event. */
+struct proc_probe {
+	int fd;				/* -1: the probe is not in the process */
+	int wanted;			/* its program's allocator needs it */
+};
+
+/* The probes in one process, indexed like the tracer's uprobe events. */
+struct proc_probes {
 	pid_t pid;
 	size_t n;
-	struct bpf_link **links;	/* the first process */
-	int *fds;			/* the others */
+	struct proc_probe *p;
 };
 
 struct tracer {
@@ -46,9 +61,9 @@ struct tracer {
 	size_t nlinks;
 	struct uprobe_event *uevents;
 	size_t nuevents;
-	struct proc_links *procs;
+	struct proc_probes *procs;
 	size_t nprocs;
-	int progs_attached;		/* the BPF programs are on the probe events */
+	pid_t anchor;			/* holds the programs' perf events; 0: not started */
 	char tracefs[64];
 	char group[32];
 };
@@ -167,14 +182,117 @@ static int read_event_id(struct tracer *t, const char *name, long *id)
 	return ok ? 0 : -EINVAL;
 }
 
-/* A uprobe or uretprobe event in tracefs, for every process to attach to. */
-static int create_uprobe_event(struct tracer *t, struct bpf_program *prog, int retprobe,
-			       const char *path, uint64_t offset)
+/*
+ * The anchor: a child that waits, doing nothing, until the tracer kills it (or its parent
+ * dies). It keeps no descriptor of ours, so it holds no pipe open, and is in a session of
+ * its own, out of reach of the terminal's signals.
+ */
+static int start_anchor(struct tracer *t)
+{
+	pid_t parent = getpid(), pid;
+	int devnull;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		t->anchor = pid;
+		return 0;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	setsid();
+	devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+	}
+	close_range(3, ~0U, 0);
+	for (;;)
+		pause();
+}
+
+static void stop_anchor(struct tracer *t)
+{
+	if (t->anchor <= 0)
+		return;
+	kill(t->anchor, SIGKILL);
+	while (waitpid(t->anchor, NULL, 0) < 0 && errno == EINTR)
+		;
+	t->anchor = 0;
+}
+
+/* A perf event that enables uprobe event `ue` in process `pid`: a descriptor, or -errno. */
+static int open_perf_event(const struct uprobe_event *ue, pid_t pid)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.sample_period = 1,
+		.wakeup_events = 1,
+		.config = (uint64_t)ue->id,
+	};
+	int fd = (int)syscall(__NR_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Attaches a new uprobe event's program, on a perf event of the anchor. */
+static int attach_event_program(struct tracer *t, struct uprobe_event *ue)
+{
+	int pfd, err = 0;
+
+	if (!t->anchor)
+		err = start_anchor(t);
+	if (err) {
+		fprintf(stderr, "memleak: cannot start a process to hold the probes: %s\n",
+			strerror(-err));
+		return err;
+	}
+	pfd = open_perf_event(ue, t->anchor);
+	if (pfd < 0) {
+		fprintf(stderr, "memleak: cannot open probe %s: %s\n", ue->name, strerror(-pfd));
+		return pfd;
+	}
+	ue->link = bpf_program__attach_perf_event(ue->prog, pfd);
+	if (!ue->link) {
+		err = -errno;
+		close(pfd);
+		fprintf(stderr, "memleak: cannot attach %s: %s\n", bpf_program__name(ue->prog),
+			strerror(-err));
+	}
+	return err;
+}
+
+/*
+ * The uprobe or uretprobe event at one place of one file, running `prog`: an index into
+ * t->uevents, created in tracefs the first time. Places are compared by inode, so two
+ * paths to one library (a symbolic link, /proc/PID/root) share their events and a call
+ * is never counted twice.
+ */
+static int find_uprobe_event(struct tracer *t, struct bpf_program *prog, int retprobe,
+			     const char *path, uint64_t offset, size_t *index)
 {
 	struct uprobe_event *ue;
 	char line[4352];
+	struct stat st;
 	int err;
 
+	if (stat(path, &st)) {
+		err = -errno;
+		fprintf(stderr, "memleak: cannot probe %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < t->nuevents; i++) {
+		ue = &t->uevents[i];
+		if (ue->dev == st.st_dev && ue->ino == st.st_ino && ue->offset == offset &&
+		    ue->retprobe == retprobe && ue->prog == prog) {
+			*index = i;
+			return 0;
+		}
+	}
 	if (strpbrk(path, " \t\n")) {
 		fprintf(stderr, "memleak: cannot probe %s: white space in the path\n", path);
 		return -EINVAL;
@@ -184,8 +302,13 @@ static int create_uprobe_event(struct tracer *t, struct bpf_program *prog, int r
 		return -ENOMEM;
 	t->uevents = ue;
 	ue = &t->uevents[t->nuevents];
+	memset(ue, 0, sizeof(*ue));
 	snprintf(ue->name, sizeof(ue->name), "%c%zu", retprobe ? 'r' : 'p', t->nuevents);
 	ue->prog = prog;
+	ue->retprobe = retprobe;
+	ue->dev = st.st_dev;
+	ue->ino = st.st_ino;
+	ue->offset = offset;
 	snprintf(line, sizeof(line), "%c:%s/%s %s:0x%llx\n", retprobe ? 'r' : 'p', t->group, ue->name,
 		 path, (unsigned long long)offset);
 	err = write_uprobe_events(t, line);
@@ -195,83 +318,103 @@ static int create_uprobe_event(struct tracer *t, struct bpf_program *prog, int r
 		return err;
 	}
 	t->nuevents++;
-	return read_event_id(t, ue->name, &ue->id);
-}
-
-/*
- * Every probe, for one process, through a per-task perf event on each tracefs event.
- * The perf event carries the process filter: the breakpoint is only installed in that
- * process's memory (all its threads share it), so other processes that map the same
- * library pay nothing.
- */
-static int open_probes(struct tracer *t, pid_t pid)
-{
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_TRACEPOINT,
-		.size = sizeof(attr),
-		.sample_period = 1,
-		.wakeup_events = 1,
-	};
-	struct proc_links *pl;
-	int first = t->nprocs == 0 && !t->progs_attached, err = 0;
-
-	pl = realloc(t->procs, (t->nprocs + 1) * sizeof(*pl));
-	if (!pl)
-		return -ENOMEM;
-	t->procs = pl;
-	pl = &t->procs[t->nprocs++];
-	memset(pl, 0, sizeof(*pl));
-	pl->pid = pid;
-	if (first)
-		pl->links = calloc(t->nuevents ? t->nuevents : 1, sizeof(*pl->links));
-	else
-		pl->fds = calloc(t->nuevents ? t->nuevents : 1, sizeof(*pl->fds));
-	if (!pl->links && !pl->fds)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->nuevents && !err; i++) {
-		struct bpf_link *link;
-		int pfd;
-
-		attr.config = (uint64_t)t->uevents[i].id;
-		pfd = (int)syscall(__NR_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
-		if (pfd < 0) {
-			err = -errno;
-			fprintf(stderr, "memleak: cannot open probe %s for pid %d: %s\n",
-				t->uevents[i].name, pid, strerror(-err));
-			break;
-		}
-		if (!first) {
-			pl->fds[pl->n++] = pfd;
-			continue;
-		}
-		link = bpf_program__attach_perf_event(t->uevents[i].prog, pfd);
-		if (!link) {
-			err = -errno;
-			close(pfd);
-			fprintf(stderr, "memleak: cannot attach %s: %s\n",
-				bpf_program__name(t->uevents[i].prog), strerror(-err));
-			break;
-		}
-		pl->links[pl->n++] = link;
-	}
-	if (first && !err)
-		t->progs_attached = 1;
+	*index = t->nuevents - 1;
+	err = read_event_id(t, ue->name, &ue->id);
+	if (!err)
+		err = attach_event_program(t, ue);
 	return err;
 }
 
-static void close_probes(struct proc_links *pl)
+static struct proc_probes *find_proc_probes(struct tracer *t, pid_t pid)
 {
-	for (size_t k = 0; k < pl->n; k++) {
-		if (pl->links)
-			bpf_link__destroy(pl->links[k]);
-		else
-			close(pl->fds[k]);
+	for (size_t i = 0; i < t->nprocs; i++)
+		if (t->procs[i].pid == pid)
+			return &t->procs[i];
+	return NULL;
+}
+
+/* A process's probe table, with a slot for every uprobe event. */
+static struct proc_probes *get_proc_probes(struct tracer *t, pid_t pid)
+{
+	struct proc_probes *pp = find_proc_probes(t, pid);
+	struct proc_probe *p;
+
+	if (!pp) {
+		pp = realloc(t->procs, (t->nprocs + 1) * sizeof(*pp));
+		if (!pp)
+			return NULL;
+		t->procs = pp;
+		pp = &t->procs[t->nprocs++];
+		memset(pp, 0, sizeof(*pp));
+		pp->pid = pid;
 	}
-	pl->n = 0;
-	free(pl->links);
-	free(pl->fds);
-	pl->links = NULL;
-	pl->fds = NULL;
+	if (pp->n < t->nuevents) {
+		p = realloc(pp->p, t->nuevents * sizeof(*p));
+		if (!p)
+			return NULL;
+		for (size_t i = pp->n; i < t->nuevents; i++)
+			p[i] = (struct proc_probe){ .fd = -1 };
+		pp->p = p;
+		pp->n = t->nuevents;
+	}
+	return pp;
+}
+
+/*
+ * One probe for one process, through a per-task perf event on its tracefs event. The
+ * perf event carries the process filter: the breakpoint is only installed in that
+ * process's memory (all its threads share it), so other processes that map the same
+ * file pay nothing.
+ */
+static int open_probe(struct tracer *t, pid_t pid, size_t i, struct proc_probe *p)
+{
+	int pfd = open_perf_event(&t->uevents[i], pid);
+
+	/* A process killed while it was held is not worth a message. */
+	if (pfd < 0 && pfd != -ESRCH)
+		fprintf(stderr, "memleak: cannot open probe %s for pid %d: %s\n", t->uevents[i].name,
+			pid, strerror(-pfd));
+	if (pfd < 0)
+		return pfd;
+	p->fd = pfd;
+	return 0;
+}
+
+static void close_probe(struct proc_probe *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+}
+
+/*
+ * Gives a process exactly the probes marked wanted in its table: opens the missing ones,
+ * return probes first (an entry without its return would leave state behind), and closes
+ * the ones its program no longer needs.
+ */
+static int apply_probes(struct tracer *t, struct proc_probes *pp)
+{
+	int err = 0;
+
+	for (int ret = 1; ret >= 0 && !err; ret--) {
+		for (size_t i = 0; i < pp->n && !err; i++) {
+			if (t->uevents[i].retprobe == ret && pp->p[i].wanted && pp->p[i].fd < 0)
+				err = open_probe(t, pp->pid, i, &pp->p[i]);
+		}
+	}
+	for (size_t i = 0; i < pp->n; i++)
+		if (!pp->p[i].wanted)
+			close_probe(&pp->p[i]);
+	return err;
+}
+
+static void close_proc_probes(struct proc_probes *pp)
+{
+	for (size_t i = 0; i < pp->n; i++)
+		close_probe(&pp->p[i]);
+	free(pp->p);
+	pp->p = NULL;
+	pp->n = 0;
 }
 
 static int event_cb(void *ctx, void *data, size_t size)
@@ -311,7 +454,8 @@ static void select_programs(struct tracer *t)
 		bpf_program__set_autoload(kmem[i], k && !t->opts.percpu);
 	for (size_t i = 0; i < sizeof(percpu) / sizeof(percpu[0]); i++)
 		bpf_program__set_autoload(percpu[i], k && t->opts.percpu);
-	bpf_program__set_autoload(s->progs.on_sys_exit, !k && t->opts.follow_children);
+	bpf_program__set_autoload(s->progs.on_sys_exit,
+				  !k && (t->opts.follow_children || t->opts.hold_execs));
 }
 
 struct tracer *tracer__new(const struct tracer_opts *opts)
@@ -340,6 +484,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->skel->rodata->combined_only = opts->combined_only;
 	t->skel->rodata->wa_missing_free = opts->wa_missing_free;
 	t->skel->rodata->follow_children = opts->follow_children;
+	t->skel->rodata->hold_execs = opts->hold_execs;
 	t->skel->rodata->kernel_stacks = opts->kernel;
 	t->skel->rodata->record_nothing = opts->probe_only;
 	t->skel->rodata->page_size = page > 0 ? (uint64_t)page : 4096;
@@ -380,7 +525,9 @@ cleanup:
 static void destroy_all_links(struct tracer *t)
 {
 	for (size_t i = 0; i < t->nprocs; i++)
-		close_probes(&t->procs[i]);
+		close_proc_probes(&t->procs[i]);
+	for (size_t i = 0; i < t->nuevents; i++)
+		bpf_link__destroy(t->uevents[i].link);
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 }
@@ -407,7 +554,7 @@ static int hand_off_teardown(struct tracer *t)
 	int devnull;
 	pid_t pid;
 
-	if (!t->nlinks && !t->nprocs)
+	if (!t->nlinks && !t->nuevents)
 		return 0;
 	pid = fork();
 	if (pid < 0)
@@ -438,6 +585,7 @@ void tracer__free(struct tracer *t)
 		destroy_all_links(t);
 		remove_uprobe_events(t);
 	}
+	stop_anchor(t);
 	free(t->procs);
 	free(t->links);
 	free(t->uevents);
@@ -531,49 +679,80 @@ int tracer__attach_process(struct tracer *t, pid_t pid, const struct allocator *
 		if (err)
 			return err;
 	}
-	/* Return probes first: an entry without its return would leave state behind. */
-	for (int ret = 1; ret >= 0 && !t->nprocs; ret--) {
-		for (size_t i = 0; i < alloc->nsites; i++) {
-			const struct probe_site *s = &alloc->sites[i];
-			struct bpf_program *prog = ret ? return_prog(t->skel, s) : entry_prog(t->skel, s);
-
-			if (!prog)
-				continue;
-			err = create_uprobe_event(t, prog, ret, s->path, s->offset);
-			if (err)
-				return err;
-			if (t->opts.verbose)
-				fprintf(stderr, "memleak: %s probe on %s (%s:0x%llx)\n",
-					ret ? "return" : s->kind == PROBE_FUNCTION ? "entry" : "site",
-					allocator_site_name(s), s->path, (unsigned long long)s->offset);
-		}
-	}
-	err = open_probes(t, pid);
+	err = tracer__attach_image(t, pid, alloc);
 	if (err)
 		return err;
 	return tracer__add_process(t, pid);
 }
 
-int tracer__attach_child(struct tracer *t, pid_t pid)
+int tracer__attach_image(struct tracer *t, pid_t pid, const struct allocator *alloc)
 {
-	return open_probes(t, pid);
+	struct proc_probes *pp;
+	size_t *wanted = calloc(alloc->nsites * 2 + 1, sizeof(*wanted)), nwanted = 0;
+	int err = 0;
+
+	if (!wanted)
+		return -ENOMEM;
+	for (int ret = 1; ret >= 0 && !err; ret--) {
+		for (size_t i = 0; i < alloc->nsites && !err; i++) {
+			const struct probe_site *s = &alloc->sites[i];
+			struct bpf_program *prog = ret ? return_prog(t->skel, s) : entry_prog(t->skel, s);
+			size_t before = t->nuevents;
+
+			if (!prog)
+				continue;
+			err = find_uprobe_event(t, prog, ret, s->path, s->offset, &wanted[nwanted]);
+			if (err)
+				break;
+			nwanted++;
+			if (t->opts.verbose && t->nuevents > before)
+				fprintf(stderr, "memleak: %s probe on %s (%s:0x%llx)\n",
+					ret ? "return" : s->kind == PROBE_FUNCTION ? "entry" : "site",
+					allocator_site_name(s), s->path, (unsigned long long)s->offset);
+		}
+	}
+	pp = err ? NULL : get_proc_probes(t, pid);
+	if (!err && !pp)
+		err = -ENOMEM;
+	if (!err) {
+		for (size_t i = 0; i < pp->n; i++)
+			pp->p[i].wanted = 0;
+		for (size_t i = 0; i < nwanted; i++)
+			pp->p[wanted[i]].wanted = 1;
+		err = apply_probes(t, pp);
+	}
+	free(wanted);
+	return err;
+}
+
+int tracer__attach_child(struct tracer *t, pid_t pid, pid_t parent)
+{
+	struct proc_probes *from = find_proc_probes(t, parent), *pp;
+
+	if (!from)
+		return -ESRCH;
+	pp = get_proc_probes(t, pid);
+	/* The table may have moved: look the parent up again. */
+	from = find_proc_probes(t, parent);
+	if (!pp || !from)
+		return -ENOMEM;
+	for (size_t i = 0; i < pp->n; i++)
+		pp->p[i].wanted = i < from->n && from->p[i].wanted;
+	return apply_probes(t, pp);
 }
 
 void tracer__detach_process(struct tracer *t, pid_t pid)
 {
-	for (size_t i = 0; i < t->nprocs; i++) {
-		struct proc_links *pl = &t->procs[i];
+	struct proc_probes *pp = find_proc_probes(t, pid);
 
-		/*
-		 * The process is gone: these closes drop its filters, no grace periods. The
-		 * first process's events carry the BPF programs: they stay until the end.
-		 */
-		if (pl->pid != pid || pl->links)
-			continue;
-		close_probes(pl);
-		t->procs[i] = t->procs[--t->nprocs];
+	/*
+	 * The process is gone: these closes drop its filters, no grace periods. The perf
+	 * events that hold the programs stay until the end.
+	 */
+	if (!pp)
 		return;
-	}
+	close_proc_probes(pp);
+	*pp = t->procs[--t->nprocs];
 }
 
 int tracer__attach_kernel(struct tracer *t)

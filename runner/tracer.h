@@ -20,6 +20,7 @@ struct tracer_opts {
 	int kernel;			/* trace kernel allocations instead of a process */
 	int percpu;			/* kernel mode: percpu allocations only */
 	int follow_children;		/* processes forked by traced ones are traced too */
+	int hold_execs;			/* traced processes are held after exec (EV_HELD) */
 	int trace_events;		/* -t */
 	int combined_only;
 	int wa_missing_free;
@@ -41,14 +42,21 @@ struct tracer *tracer__new(const struct tracer_opts *opts);
 void tracer__free(struct tracer *t);
 
 /*
- * Puts the probes on every function of `alloc`, for process `pid`. The process may be
- * held before exec: probes are inode-based and reach the program's image when it is
- * mapped. With follow_children, processes it creates are held at their start (EV_HELD)
- * until tracer__attach_child has put the same probes in them.
+ * Puts the probes on every function of `alloc`, for process `pid`, and traces its
+ * lifecycle. The process may be held before exec: probes are inode-based and reach the
+ * program's image when it is mapped. With follow_children, processes it creates are held
+ * at their start (EV_HELD) until tracer__attach_child has put its probes in them; with
+ * hold_execs, a process that executes a new program is held until tracer__attach_image
+ * has given it the probes that program needs.
  */
 int tracer__attach_process(struct tracer *t, pid_t pid, const struct allocator *alloc);
-/* The probes of tracer__attach_process, for a process created by a traced one. */
-int tracer__attach_child(struct tracer *t, pid_t pid);
+/*
+ * Makes `alloc` the probes of a traced process: those it lacks are put in, those of its
+ * former program removed. Processes running the same files share the probes' events.
+ */
+int tracer__attach_image(struct tracer *t, pid_t pid, const struct allocator *alloc);
+/* A process created by a traced one gets the probes its parent has (a copy of its image). */
+int tracer__attach_child(struct tracer *t, pid_t pid, pid_t parent);
 /* Removes a process's probes once it has exited. */
 void tracer__detach_process(struct tracer *t, pid_t pid);
 /* Attaches the kernel allocation tracepoints. */

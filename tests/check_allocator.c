@@ -39,16 +39,6 @@ static const char *fixture(const char *rel)
 	return path;
 }
 
-/* Whether two paths name the same file. */
-static int same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (stat(a, &sa) || stat(b, &sb))
-		return 0;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 /*
  * The value nm gives a defined function symbol of path (-D: from the dynamic symbol table).
  * Returns 0, or -ENOENT when nm does not list it.
@@ -169,7 +159,7 @@ static void ck_site_at_symbol(const struct allocator *a, enum memleak_fn fn, con
 	uint64_t value;
 
 	ck_assert_msg(s != NULL, "no site for %s", allocator_fn_name(fn));
-	ck_assert_msg(same_file(s->path, lib), "%s found in %s, not in %s",
+	ck_assert_msg(test_same_file(s->path, lib), "%s found in %s, not in %s",
 		      allocator_fn_name(fn), s->path, lib);
 	ck_assert_msg(nm_value(lib, dynamic, name, &value) == 0, "nm finds no %s in %s", name,
 		      lib);
@@ -269,7 +259,7 @@ START_TEST(test_dynamic_program)
 	for (size_t i = 1; i < a->nobjects; i++) {
 		ck_assert_msg(a->object_paths[i][0] == '/', "relative object %s",
 			      a->object_paths[i]);
-		has_libc |= same_file(a->object_paths[i], LIBC);
+		has_libc |= test_same_file(a->object_paths[i], LIBC);
 	}
 	ck_assert_msg(has_libc, "libc missing from %s", a->objects);
 	for (size_t i = 0; i < sizeof(libc_fns) / sizeof(libc_fns[0]); i++)
@@ -456,7 +446,7 @@ START_TEST(test_preload_sites)
 		const struct probe_site *s = site_of_kind(a, kinds[k].kind);
 
 		ck_assert_msg(s != NULL, "no site %s", kinds[k].symbol);
-		ck_assert(same_file(s->path, lib));
+		ck_assert(test_same_file(s->path, lib));
 		ck_assert_int_eq(nm_value(lib, 1, kinds[k].symbol, &value), 0);
 		ck_assert_uint_eq(s->offset, file_offset(lib, value));
 		ck_assert_str_eq(allocator_site_name(s), kinds[k].symbol);
@@ -596,7 +586,7 @@ START_TEST(test_script_relative_interpreter)
 	ck_assert_int_eq(chdir("/"), 0);
 	a = allocator__for_program(rel, NULL);
 	ck_assert_msg(a != NULL, "allocator__for_program: %s", strerror(errno));
-	ck_assert(same_file(a->object_paths[0], "/bin/sh"));
+	ck_assert(test_same_file(a->object_paths[0], "/bin/sh"));
 	allocator__free(a);
 }
 END_TEST
@@ -675,7 +665,7 @@ static void ck_site_is_called(const struct allocator *a, enum memleak_fn fn, con
 	ck_assert_ptr_nonnull(addr);
 	ck_assert_int_ne(dladdr(addr, &info), 0);
 	ck_assert_ptr_nonnull(info.dli_fname);
-	ck_assert_msg(same_file(s->path, info.dli_fname), "%s probed in %s, called in %s", name,
+	ck_assert_msg(test_same_file(s->path, info.dli_fname), "%s probed in %s, called in %s", name,
 		      s->path, info.dli_fname);
 	want = file_offset(info.dli_fname, (uintptr_t)addr - (uintptr_t)info.dli_fbase);
 	ck_assert_msg(s->entry == want, "%s found at 0x%" PRIx64 ", called at 0x%" PRIx64, name,
@@ -754,7 +744,7 @@ START_TEST(test_pid_self)
 	snprintf(expect, sizeof(expect), "/proc/%d/root%s", (int)getpid(), exe);
 	ck_assert_uint_ge(a->nobjects, 2);
 	ck_assert_str_eq(a->object_paths[0], expect);
-	ck_assert_msg(same_file(a->object_paths[a->nobjects - 1], LIBC), "last object %s",
+	ck_assert_msg(test_same_file(a->object_paths[a->nobjects - 1], LIBC), "last object %s",
 		      a->object_paths[a->nobjects - 1]);
 	for (size_t i = 0; i < a->nobjects; i++) {
 		ck_assert_msg(!strncmp(a->object_paths[i], prefix, strlen(prefix)),
@@ -791,20 +781,6 @@ static int maps_code_of(pid_t pid, const char *what)
 	return found;
 }
 
-/* Whether a process runs the executable path. */
-static int runs(pid_t pid, const char *path)
-{
-	char link[64], exe[PATH_MAX];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return 0;
-	exe[n] = '\0';
-	return !strcmp(exe, path);
-}
-
 /* Another process, once its libraries are loaded; and one that does not exist. */
 START_TEST(test_pid_other)
 {
@@ -828,9 +804,9 @@ START_TEST(test_pid_other)
 	real = realpath(path, NULL);
 	ck_assert_ptr_nonnull(real);
 	/* Until it runs sleeper, with its libraries loaded. */
-	for (i = 0; i < 500 && !(runs(child, real) && maps_code_of(child, "/libc.so")); i++)
+	for (i = 0; i < 500 && !(test_runs(child, real) && maps_code_of(child, "/libc.so")); i++)
 		usleep(10000);
-	ck_assert_msg(runs(child, real) && maps_code_of(child, "/libc.so"),
+	ck_assert_msg(test_runs(child, real) && maps_code_of(child, "/libc.so"),
 		      "%s did not start", path);
 
 	a = allocator__for_pid(child, &opts);

@@ -31,7 +31,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(FIXTURE_DIR)/%,$(filter-out tests/fi
 FIXTURES += $(patsubst tests/fixtures/%.c,$(FIXTURE_DIR)/%-O0,$(filter-out tests/fixtures/lib%.c,$(FIXTURE_SRCS)))
 FIXTURES += $(patsubst tests/fixtures/%.cc,$(FIXTURE_DIR)/%,$(FIXTURE_CXX_SRCS))
 FIXTURES += $(patsubst tests/fixtures/lib%.c,$(FIXTURE_DIR)/lib%.so,$(filter tests/fixtures/lib%.c,$(FIXTURE_SRCS)))
-FIXTURES += $(FIXTURE_DIR)/static_leaky $(FIXTURE_DIR)/static_counted
+FIXTURES += $(FIXTURE_DIR)/static_leaky $(FIXTURE_DIR)/static_counted $(FIXTURE_DIR)/static_exec
 FIXTURE_CFLAGS := -g -fno-omit-frame-pointer -Wall -D_GNU_SOURCE -pthread
 
 $(FIXTURE_DIR)/%: tests/fixtures/%.c

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct run_result {
 	int status;	/* exit code, or 128+signal */
@@ -22,6 +23,11 @@ void run_result_free(struct run_result *r);
 const char *test_output_dir(void);
 /* Path of a built file under the output directory, in a static buffer per call slot. */
 const char *test_path(const char *rel);
+
+/* Whether two paths name the same file. */
+int test_same_file(const char *a, const char *b);
+/* Whether process `pid` runs the executable `path` (as /proc/PID/exe names it). */
+int test_runs(pid_t pid, const char *path);
 
 /* Number of non-overlapping occurrences of needle in hay. */
 int count_substr(const char *hay, const char *needle);
