@@ -33,7 +33,7 @@ timed() {
 }
 # ns per malloc/free pair reported by the churn program under a command prefix.
 churn() {
-	"$@" "$bin/churn" "$pairs" 2>&1 >/dev/null | sed -n 's/.*churn_ns_per_pair \([0-9.]*\).*/\1/p' | tail -n 1
+	"$@" "$bin/churn" "${churn_pairs:-$pairs}" 2>&1 >/dev/null | sed -n 's/.*churn_ns_per_pair \([0-9.]*\).*/\1/p' | tail -n 1
 }
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
@@ -76,6 +76,41 @@ for k in native gate floor libc libc_floor entry entry_floor valgrind lsan heapt
 done
 printf '%-44s %12s\n' "  memleak-run / trap floor" "$(ratio "${v[churn_gate]}" "${v[churn_floor]}")"
 printf '%-44s %12s\n' "  memleak.py placement / memleak-run" "$(ratio "${v[churn_entry]}" "${v[churn_gate]}")"
+echo
+
+# 1b. Only the traced tree pays: churn outside the tree, beside a gate whose traced process
+# (a sleep) holds the same probes: in the C library (--no-preload), or at the sites of the
+# preload library, which the outsider preloads too. Untraced, a pair costs nanoseconds:
+# these runs make 100 times more of them.
+beside() { # gate options...; then the churn prefix after --
+	local opts=() gp
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	"$gate" "${opts[@]}" -- sleep 60 >/dev/null 2>&1 &
+	gp=$!
+	for _ in $(seq 100); do
+		[ -d "/sys/kernel/tracing/events/memleak_$gp" ] && break
+		sleep 0.1
+	done
+	sleep 0.3
+	churn "$@"
+	kill -TERM "$gp"
+	wait "$gp" 2>/dev/null
+}
+preload="$out/libmemleak-preload.so"
+churn_pairs=$((pairs * 100))
+v[churn_untraced]=$(churn env)
+v[churn_outside_libc]=$(beside --no-preload -- env)
+v[churn_preloaded]=$(churn env LD_PRELOAD="$preload")
+v[churn_outside_sites]=$(beside -- env LD_PRELOAD="$preload")
+unset churn_pairs
+printf '%-44s %12s %10s\n' "outside the traced tree, beside a gate" "ns" "x untraced"
+printf '%-44s %12s %10s\n' "  untraced" "${v[churn_untraced]}" "1"
+printf '%-44s %12s %10s\n' "  beside --no-preload (C library probes)" "${v[churn_outside_libc]}" \
+	"$(ratio "${v[churn_outside_libc]}" "${v[churn_untraced]}")"
+printf '%-44s %12s %10s\n' "  preloading the library, untraced" "${v[churn_preloaded]}" "1"
+printf '%-44s %12s %10s\n' "  preloading the library, beside a gate" "${v[churn_outside_sites]}" \
+	"$(ratio "${v[churn_outside_sites]}" "${v[churn_preloaded]}")"
 echo
 
 # 2. A real program: sqlite3 inserting and indexing rows.
@@ -165,6 +200,10 @@ goal() { # label value op limit
 echo "goals"
 goal "  pair cost / trap floor of the same probes" "$(ratio "${v[churn_gate]}" "${v[churn_floor]}")" "<=" 1.2
 goal "  memleak.py placement / memleak-run" "$(ratio "${v[churn_entry]}" "${v[churn_gate]}")" ">=" 1.7
+goal "  outside the tree, beside --no-preload / untraced" \
+	"$(ratio "${v[churn_outside_libc]}" "${v[churn_untraced]}")" "<=" 1.2
+goal "  outside the tree, beside the sites / untraced" \
+	"$(ratio "${v[churn_outside_sites]}" "${v[churn_preloaded]}")" "<=" 1.2
 goal "  sqlite3: memleak-run / valgrind" "$(ratio "${v[sqlite_gate]}" "${v[sqlite_valgrind]}")" "<=" 0.33
 goal "  /bin/true: memleak-run / valgrind" "$(ratio "${v[true_gate]}" "${v[true_valgrind]}")" "<=" 0.1
 for n in ${BENCH_BLOCKS:-1000000 10000000}; do
