@@ -74,6 +74,33 @@ struct stack_trace {
 	struct frame_mapping maps[MEMLEAK_MAX_STACK_DEPTH];	/* user stacks only */
 };
 
+/*
+ * How to find a frame's caller from a return address in one range of an object's code,
+ * from its call frame information (.eh_frame): the canonical frame address (CFA) is a
+ * register plus an offset, the return address is just below it, and the caller's frame
+ * pointer is unchanged or saved at a fixed place from it. Rows of an object are sorted by
+ * `offset` (the file offset where the row begins) and each applies up to the next one.
+ */
+enum unwind_cfa {
+	UNWIND_STOP,		/* no rule this unwinder follows: the walk ends or falls back */
+	UNWIND_CFA_RSP,
+	UNWIND_CFA_RBP,
+	UNWIND_END,		/* the outermost frame: the return address is undefined */
+};
+
+#define UNWIND_RBP_SAVED 1	/* the caller's rbp is at CFA + rbp_off */
+
+struct unwind_row {
+	__u32 offset;
+	__s32 cfa_off;
+	__s16 rbp_off;
+	__u8 cfa;	/* enum unwind_cfa */
+	__u8 flags;
+};
+
+/* Default number of rows the tracer holds for all objects (12 bytes each). */
+#define MEMLEAK_UNWIND_ROWS (1 << 20)
+
 /* Per-stack totals kept in the kernel for --combined-only. */
 struct combined_info {
 	__u64 bytes;

@@ -32,6 +32,7 @@ FIXTURES += $(patsubst tests/fixtures/%.c,$(FIXTURE_DIR)/%-O0,$(filter-out tests
 FIXTURES += $(patsubst tests/fixtures/%.cc,$(FIXTURE_DIR)/%,$(FIXTURE_CXX_SRCS))
 FIXTURES += $(patsubst tests/fixtures/lib%.c,$(FIXTURE_DIR)/lib%.so,$(filter tests/fixtures/lib%.c,$(FIXTURE_SRCS)))
 FIXTURES += $(FIXTURE_DIR)/static_leaky $(FIXTURE_DIR)/static_counted $(FIXTURE_DIR)/static_exec
+FIXTURES += $(FIXTURE_DIR)/nofp_leaky
 FIXTURE_CFLAGS := -g -fno-omit-frame-pointer -Wall -D_GNU_SOURCE -pthread
 
 $(FIXTURE_DIR)/%: tests/fixtures/%.c
@@ -50,6 +51,11 @@ $(FIXTURE_DIR)/lib%.so: tests/fixtures/lib%.c
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -O2 -shared -fPIC -MMD -MP $< -o $@
+# As most programs are built: -O2, without frame pointers.
+$(FIXTURE_DIR)/nofp_%: tests/fixtures/%.c
+	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -fomit-frame-pointer -O2 -MMD -MP $< -o $@ -ldl
 $(FIXTURE_DIR)/static_%: tests/fixtures/%.c
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(@D)
