@@ -26,7 +26,6 @@ enum pat_kind {
 	PAT_OBJ,	/* obj:GLOB, the module (object) path or file name */
 	PAT_SRC,	/* src:GLOB or src:GLOB:LINE, the source file */
 	PAT_ANY,	/* ...: zero or more frames */
-	PAT_END,	/* built-in rules only: the stack ends here */
 };
 
 /* One frame line of a valgrind block or a native rule. */
@@ -327,7 +326,7 @@ static int pat_is_allocator_specific(const struct pat *p)
 /* A frame line that may match past the last frame: the stack walk may stop above main. */
 static int pat_matches_stack_end(const struct pat *p)
 {
-	if (p->kind == PAT_ANY || p->kind == PAT_END)
+	if (p->kind == PAT_ANY)
 		return 1;
 	return p->kind == PAT_FUN && !glob_has_wildcards(p->glob) &&
 	       !strcmp(p->glob, "(below main)");
@@ -358,8 +357,6 @@ static int match_from(struct matcher *m, size_t i, size_t j)
 		ok = match_from(m, i + 1, j) || (j < m->nv && match_from(m, i, j + 1));
 	} else if (j == m->nv) {
 		ok = pat_matches_stack_end(p) && match_from(m, i + 1, j);
-	} else if (p->kind == PAT_END) {
-		ok = 0;
 	} else if (m->alloc && j == 0) {
 		ok = pat_matches_allocator(p) &&
 		     (match_from(m, i + 1, 1) ||
@@ -1161,7 +1158,6 @@ cleanup:
 struct builtin_frame {
 	const char *fun;	/* '|'-separated globs on the function */
 	const char *module;	/* '|'-separated globs on the module, or NULL for any */
-	int end;		/* instead: the stack ends here */
 };
 
 struct builtin {
@@ -1175,7 +1171,6 @@ struct builtin {
 
 #define FUN(f) { .fun = (f) }
 #define FUN_IN(f, m) { .fun = (f), .module = (m) }
-#define END { .end = 1 }
 
 static const struct builtin builtins[] = {
 	{ .name = "builtin:stdio-buffers",
@@ -1200,10 +1195,6 @@ static const struct builtin builtins[] = {
 	  .frames = { FUN_IN(STRING_COPIES, LIBC),
 		      FUN_IN("setlocale|new_composite_name|tzset_internal|_nl_*|__tz*|"
 			     "read_alias_file|__gconv_*|textdomain|set_binding_values", LIBC) } },
-	/* The same copies when the stack walk could not get past them: see the docs. */
-	{ .name = "builtin:libc-string-copies-unknown-caller",
-	  .frames = { FUN_IN(STRING_COPIES, LIBC), END },
-	  .budget = 1, .max_bytes = 4096, .max_allocs = 48 },
 	{ .name = "builtin:nss", .frames = { FUN("__nss_*|_nss_*") } },
 	{ .name = "builtin:nss",
 	  .frames = { FUN_IN("nss_*|global_state_allocate|getpwnam|getpwuid|getpwent|getgrnam|"
@@ -1238,20 +1229,16 @@ static struct rule *builtin_rule(const struct builtin *b, int line)
 
 	if (!r)
 		return NULL;
-	for (size_t i = 0; i < 2 && (b->frames[i].fun || b->frames[i].end); i++) {
+	for (size_t i = 0; i < 2 && b->frames[i].fun; i++) {
 		const struct builtin_frame *bf = &b->frames[i];
-		char *glob = NULL, *module = NULL;
+		char *glob = strdup(bf->fun), *module = bf->module ? strdup(bf->module) : NULL;
 
-		if (bf->fun) {
-			glob = strdup(bf->fun);
-			module = bf->module ? strdup(bf->module) : NULL;
-			if (!glob || (bf->module && !module)) {
-				free(glob);
-				free(module);
-				goto fail;
-			}
+		if (!glob || (bf->module && !module)) {
+			free(glob);
+			free(module);
+			goto fail;
 		}
-		if (rule_add_pat(r, bf->fun ? PAT_FUN : PAT_END, glob, module))
+		if (rule_add_pat(r, PAT_FUN, glob, module))
 			goto fail;
 		r->pats[r->npats - 1].alternatives = 1;
 	}

@@ -66,13 +66,53 @@ struct pending_call {
 	__u32 record;	/* 0: nested in another allocator call, filtered or not sampled */
 };
 
+/*
+ * An executable mapping a thread's stacks went through, and the unwind rows of its file:
+ * the walk asks the kernel for a mapping (bpf_find_vma) once per thread and file, not once
+ * per frame. Valid while `gen` is cache_gen.
+ */
+struct module_slot {
+	__u64 start, end;	/* the mapping */
+	__u64 base;		/* the address of its file's offset 0 */
+	__u64 ino;
+	__u32 dev;
+	__u32 first;		/* its rows in unwind_rows; count 0: walk by frame pointer */
+	__u32 count;
+	__u32 flags;		/* UNWIND_OBJ_* */
+	__u64 gen;
+};
+
+#define MODULE_SLOTS 4
+
+/*
+ * What the walk learnt of one return address: its mapping, and the rule that finds its
+ * caller. Stacks repeat their return addresses, so a thread keeps the last ones it saw,
+ * by address; valid while `gen` is cache_gen.
+ */
+struct frame_memo {
+	__u64 pc;
+	__u64 gen;
+	__u64 base;
+	__u64 ino;
+	__u32 dev;
+	__u32 flags;		/* UNWIND_OBJ_* of its object */
+	struct unwind_row row;	/* UNWIND_FRAME_POINTER: no rows here */
+};
+
+#define FRAME_MEMOS 32	/* a power of 2 */
+
+/* Not a rule of unwind_rows: the caller is found by frame pointer. */
+#define UNWIND_FRAME_POINTER 0xff
+
 struct thread_state {
 	__u32 depth;
-	__u32 pad;
-	/* The thread's stack mapping, where a frame-pointer walk may read without faulting. */
+	__u32 next_slot;	/* the module slot to replace next */
+	/* The thread's stack mapping, where a walk may read without faulting. */
 	__u64 stack_lo;
 	__u64 stack_hi;
 	struct pending_call calls[MEMLEAK_MAX_NEST];
+	struct module_slot mods[MODULE_SLOTS];
+	struct frame_memo memos[FRAME_MEMOS];
 };
 
 struct {
@@ -113,6 +153,30 @@ struct {
 	__type(value, __u64);
 	__uint(max_entries, CNT__COUNT);
 } counters SEC(".maps");
+
+/*
+ * Unwind rows of every object user space has read (runner/cfi.c), each object's rows one
+ * sorted run, only ever appended to.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct unwind_row);
+	__uint(max_entries, MEMLEAK_UNWIND_ROWS);
+} unwind_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct unwind_key);
+	__type(value, struct unwind_object);
+	__uint(max_entries, MEMLEAK_UNWIND_OBJECTS);
+} unwind_objects SEC(".maps");
+
+/*
+ * Bumped when a thread's module slots may be wrong: user space added unwind rows, or a
+ * traced process unloaded a library (its address range can be reused).
+ */
+__u64 cache_gen = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -267,61 +331,291 @@ static __always_inline bool stack_bounds(struct thread_state *ts, __u64 sp)
 	return sp >= r.lo && sp < r.hi;
 }
 
-struct fp_walk {
-	struct stack_trace *st;
-	__u64 fp;	/* the frame to read next: saved frame pointer, then return address */
-	__u64 hi;	/* end of the stack mapping */
-	__u32 nr;
-	__u32 first;	/* index of the first return address: 1 after the instruction pointer */
+struct found_module {
+	__u64 start, end, base, ino;
+	__u32 dev;
 };
 
-static long walk_one_frame(__u32 i, void *data)
+static long module_vma_found(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
-	struct fp_walk *w = data;
-	__u64 frame[2];
-	/* The mask restates the bound for the verifier. */
-	__u32 k = (i + w->first) & 127;
+	struct found_module *f = data;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
 
-	/*
-	 * A frame must lie inside the stack mapping, above the one before it: code without
-	 * frame pointers leaves any value in the register, and reading an unmapped address
-	 * costs a page fault, the dearest thing a probe can do here.
-	 */
-	if (k >= MEMLEAK_MAX_STACK_DEPTH || (w->fp & 7) || w->fp + sizeof(frame) > w->hi)
-		return 1;
-	if (bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp) || !frame[1])
-		return 1;
-	w->st->ips[k & 127] = frame[1];
-	w->nr = k + 1;
-	if (frame[0] <= w->fp)
-		return 1;
-	w->fp = frame[0];
+	/* A return address must be in executable memory; anything else is a broken walk. */
+	if (!(BPF_CORE_READ(vma, vm_flags) & 0x4 /* VM_EXEC */))
+		return 0;
+	f->start = BPF_CORE_READ(vma, vm_start);
+	f->end = BPF_CORE_READ(vma, vm_end);
+	f->base = f->start - (BPF_CORE_READ(vma, vm_pgoff) << 12);
+	if (file) {
+		f->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		f->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	}
 	return 0;
 }
 
 /*
- * The user stack by frame pointers, as the kernel's own walker would find it, but never
- * reading outside the thread's stack. At a probe site of the preload library (`at_site`)
- * the instruction pointer is the site itself and the frame pointer the wrapper's, whose
- * return address is the program's call: the walk starts there. Returns the number of
- * frames, 0 when the stack's bounds are not known yet.
+ * The executable mapping `pc` is in, from the thread's slots or else the kernel. NULL
+ * when it is in none (a walk gone astray), or the address space's lock is busy (*busy).
+ */
+static __always_inline struct module_slot *module_of(struct thread_state *ts, __u64 pc, bool *busy)
+{
+	__u64 gen = cache_gen;
+	struct found_module f = {};
+	struct unwind_object *o;
+	struct unwind_key key;
+	struct module_slot *m;
+	long err;
+
+	for (int i = 0; i < MODULE_SLOTS; i++) {
+		m = &ts->mods[i];
+		if (m->gen == gen && pc >= m->start && pc < m->end)
+			return m;
+	}
+	err = bpf_find_vma(bpf_get_current_task_btf(), pc, module_vma_found, &f, 0);
+	if (err == -EBUSY)
+		*busy = true;
+	if (err || !f.end)
+		return NULL;
+	m = &ts->mods[ts->next_slot++ & (MODULE_SLOTS - 1)];
+	m->start = f.start;
+	m->end = f.end;
+	m->base = f.base;
+	m->ino = f.ino;
+	m->dev = f.dev;
+	key.ino = f.ino;
+	key.dev = f.dev;
+	key.pad = 0;
+	o = f.ino ? bpf_map_lookup_elem(&unwind_objects, &key) : NULL;
+	m->first = o ? o->first : 0;
+	m->count = o ? o->count : 0;
+	m->flags = o ? o->flags : 0;
+	m->gen = gen;
+	return m;
+}
+
+/*
+ * The index in unwind_rows of the row of an object's run that applies at file offset
+ * `off` (the last one at or before it), or ~0 when there is none. A global function: the
+ * verifier checks its loop once, not at each place a stack is walked.
+ */
+__noinline __u32 find_row(__u32 first, __u32 count, __u64 off)
+{
+	__u32 lo = 0, hi = count, k;
+
+	for (int i = 0; i < 24 && lo < hi; i++) {
+		__u32 mid = lo + (hi - lo) / 2;
+		struct unwind_row *r;
+
+		k = first + mid;
+		r = bpf_map_lookup_elem(&unwind_rows, &k);
+		if (!r)
+			return ~0U;
+		if (r->offset <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || lo < hi)
+		return ~0U;
+	return first + lo - 1;
+}
+
+struct unwind {
+	struct stack_trace *st;
+	struct thread_state *ts;
+	__u64 pc, sp, bp;	/* the registers of the frame being walked */
+	__u64 hi;		/* end of the stack mapping */
+	__u64 ra_slot;		/* where the return address that is pc was read */
+	__u32 nr;		/* frames recorded */
+	bool skip;		/* the frame is not recorded: a probe site */
+	bool exact;		/* pc is where the thread is, not a return address */
+	bool busy;		/* a mapping could not be read: the lock was busy */
+};
+
+static __always_inline bool on_stack(struct unwind *u, __u64 addr, __u64 len)
+{
+	return addr >= u->sp && addr + len <= u->hi && !(addr & 7);
+}
+
+/*
+ * A function with a return probe returns through the uprobe trampoline: the kernel put
+ * the trampoline's address in its return address's place, and keeps the real one for the
+ * thread, with the stack address it replaced. Returns the real one, 0 if none is known.
+ */
+static __always_inline __u64 real_return_address(__u64 slot)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct return_instance *ri = BPF_CORE_READ(task, utask, return_instances);
+
+	for (int i = 0; i < 16 && ri; i++) {
+		if (BPF_CORE_READ(ri, stack) == slot)
+			return BPF_CORE_READ(ri, orig_ret_vaddr);
+		ri = BPF_CORE_READ(ri, next);
+	}
+	return 0;
+}
+
+/* The address of the uprobe return trampoline of the thread's process (0: none yet). */
+static __always_inline __u64 trampoline(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+}
+
+/*
+ * The mapping of the walk's pc and the rule to its caller: from the thread's memos, or
+ * else from its mapping's unwind rows (their last one at or before the pc; before a
+ * return address, the call that pushed it). NULL when the pc is in no mapping.
+ */
+static __always_inline struct frame_memo *frame_of(struct unwind *u)
+{
+	struct thread_state *ts = u->ts;
+	__u64 pc = u->pc, gen = cache_gen;
+	/* A probe site's own address is a key apart: it is where the thread is, not a return. */
+	__u64 key = u->exact ? pc | 1ULL << 63 : pc;
+	__u32 h = (key ^ (key >> 9) ^ (key >> 21) ^ (key >> 63)) & (FRAME_MEMOS - 1);
+	struct frame_memo *f = &ts->memos[h];
+	struct unwind_row *row;
+	struct module_slot *m;
+	__u32 k;
+
+	if (f->pc == key && f->gen == gen)
+		return f;
+	m = module_of(ts, pc, &u->busy);
+	if (!m)
+		return NULL;
+	f->pc = key;
+	f->gen = gen;
+	f->base = m->base;
+	f->ino = m->ino;
+	f->dev = m->dev;
+	f->flags = m->flags;
+	f->row.cfa = UNWIND_FRAME_POINTER;
+	if (m->count) {
+		k = find_row(m->first, m->count, pc - m->base - (u->exact ? 0 : 1));
+		row = bpf_map_lookup_elem(&unwind_rows, &k);
+		/* A place no description covers: the frame pointer may still lead on. */
+		if (row && row->cfa != UNWIND_STOP)
+			f->row = *row;
+	}
+	return f;
+}
+
+/*
+ * One frame: records its pc and mapping (unless its object is hidden: the preload
+ * library), then finds its caller's registers, by the object's unwind rows, or by frame
+ * pointer where it has none. Returns 1 to end the walk.
+ */
+static long unwind_one(__u32 i, void *data)
+{
+	struct unwind *u = data;
+	struct frame_memo *f;
+	__u64 cfa, ra, at, bp = u->bp;
+	__u32 k = u->nr;
+	__u8 rule;
+
+	f = frame_of(u);
+	/* Code in no file may be the uprobe trampoline, standing for a real return address. */
+	if (f && !f->ino && !u->exact && u->pc == trampoline()) {
+		u->pc = real_return_address(u->ra_slot);
+		f = u->pc ? frame_of(u) : NULL;
+	}
+	if (!f) {
+		if (!u->busy)
+			count(CNT_VMA_MISSES);
+		return 1;
+	}
+	if (!(f->flags & UNWIND_OBJ_HIDDEN) && !u->skip) {
+		struct frame_mapping *fm;
+
+		/* The compiler must not fold the bound into another form the verifier cannot use. */
+		barrier_var(k);
+		if (k >= MEMLEAK_MAX_STACK_DEPTH)
+			return 1;
+		u->st->ips[k] = u->pc;
+		fm = &u->st->maps[k];
+		fm->base = f->base;
+		fm->ino = f->ino;
+		fm->dev = f->dev;
+		fm->pad = 0;
+		u->nr = k + 1;
+	}
+	rule = f->row.cfa;
+	if (rule == UNWIND_END)
+		return 1;
+	if (rule == UNWIND_CFA_RSP || rule == UNWIND_CFA_RBP) {
+		cfa = (rule == UNWIND_CFA_RSP ? u->sp : u->bp) + (__s64)f->row.cfa_off;
+		at = cfa - 8;
+		if (cfa <= u->sp || !on_stack(u, at, 8))
+			return 1;
+		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)at))
+			return 1;
+		if (f->row.flags & UNWIND_RBP_SAVED) {
+			__u64 saved = cfa + (__s64)f->row.rbp_off;
+
+			if (!on_stack(u, saved, 8) ||
+			    bpf_probe_read_user(&bp, sizeof(bp), (void *)saved))
+				return 1;
+		}
+	} else {
+		/*
+		 * No rows for this place: the frame pointer's. It must lie on the stack, above
+		 * the stack pointer: code without frame pointers leaves any value in the
+		 * register, and reading an unmapped address costs a page fault, the dearest
+		 * thing a probe can do here.
+		 */
+		__u64 frame[2];
+
+		if (!on_stack(u, u->bp, sizeof(frame)) ||
+		    bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp))
+			return 1;
+		cfa = u->bp + sizeof(frame);
+		at = u->bp + 8;
+		bp = frame[0];
+		ra = frame[1];
+	}
+	if (!ra)
+		return 1;
+	u->ra_slot = at;
+	u->pc = ra;
+	u->sp = cfa;
+	u->bp = bp;
+	u->exact = false;
+	u->skip = false;
+	return 0;
+}
+
+/*
+ * The user stack, never reading outside the thread's stack mapping: by each object's
+ * call frame information (bpf/memleak.h, runner/cfi.c), so code built without frame
+ * pointers (the C library, most programs at -O2) is walked through, and by frame pointer
+ * where an object has none. At a probe site of the preload library (`at_site`) the
+ * walk starts at the site itself, which is not recorded, nor are the library's frames
+ * (or, without its rows, its frame pointer leads past them): the first frame is the
+ * program's call. At a return probe, it starts at the return address.
+ * Returns the number of frames, 0 when the stack's bounds are not known yet.
  */
 static __always_inline __u32 walk_user_stack(struct pt_regs *regs, struct thread_state *ts,
 					     struct stack_trace *st, bool at_site)
 {
-	__u64 sp = read_sp(regs);
-	struct fp_walk w = { .st = st, .fp = PT_REGS_FP(regs), .first = at_site ? 0 : 1 };
+	struct unwind u = {
+		.st = st,
+		.ts = ts,
+		.pc = PT_REGS_IP(regs),
+		.sp = read_sp(regs),
+		.bp = PT_REGS_FP(regs),
+		.skip = at_site,
+		.exact = at_site,
+	};
 
-	if (!stack_bounds(ts, sp))
+	if (!stack_bounds(ts, u.sp))
 		return 0;
-	w.nr = w.first;
-	if (!at_site)
-		st->ips[0] = PT_REGS_IP(regs);
-	if (w.fp < sp)
-		return w.nr;
-	w.hi = ts->stack_hi;
-	bpf_loop(MEMLEAK_MAX_STACK_DEPTH, walk_one_frame, &w, 0);
-	return w.nr;
+	u.hi = ts->stack_hi;
+	bpf_loop(MEMLEAK_MAX_STACK_DEPTH + 2, unwind_one, &u, 0);
+	st->incomplete = u.busy;
+	return u.nr;
 }
 
 /*
@@ -335,13 +629,16 @@ static __always_inline __u64 save_stack(void *ctx, struct thread_state *ts, bool
 	__u32 zero = 0;
 	struct stack_trace *st = bpf_map_lookup_elem(&stack_scratch, &zero), *stored;
 	__u64 hash = 0xcbf29ce484222325ULL;
+	bool walked;
 	long len = 0;
 	__u32 nr, i;
 
 	if (!st)
 		return 0;
+	st->incomplete = 0;
 	if (ts)
 		len = walk_user_stack(ctx, ts, st, at_site) * sizeof(__u64);
+	walked = len > 0;
 	/* Kernel stacks, and a user stack whose bounds the busy lock kept from us. */
 	if (len <= 0)
 		len = bpf_get_stack(ctx, st->ips, sizeof(st->ips),
@@ -371,8 +668,8 @@ static __always_inline __u64 save_stack(void *ctx, struct thread_state *ts, bool
 		}
 		return hash;
 	}
-	st->incomplete = 0;
-	if (!kernel_stacks)
+	/* The walk recorded each frame's mapping; bpf_get_stack's frames need theirs read. */
+	if (!kernel_stacks && !walked)
 		save_mappings(st);
 	if (bpf_map_update_elem(&stacks, &hash, st, BPF_NOEXIST) && !bpf_map_lookup_elem(&stacks, &hash)) {
 		count(CNT_STACK_ERRORS);
@@ -819,6 +1116,8 @@ int BPF_KRETPROBE(dlopen_return, void *handle)
 SEC("uprobe")
 int BPF_KPROBE(dlclose_enter, void *handle)
 {
+	/* The library's addresses may soon hold another: every thread's slots are stale. */
+	__sync_fetch_and_add(&cache_gen, 1);
 	emit_module(EV_MODULE_UNLOAD, (__u64)handle);
 	return 0;
 }
@@ -909,6 +1208,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (!is_traced(tgid))
 		return 0;
+	/* Calls in progress and mappings belonged to the old program. */
+	bpf_map_delete_elem(&threads, &tgid);
 	/* The new program may need other probes than the old one: a static one has its own. */
 	if (hold_execs)
 		hold(tgid);

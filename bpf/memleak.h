@@ -96,10 +96,29 @@ struct unwind_row {
 	__s16 rbp_off;
 	__u8 cfa;	/* enum unwind_cfa */
 	__u8 flags;
+	__u32 pad;	/* the size of the map's elements */
 };
 
-/* Default number of rows the tracer holds for all objects (12 bytes each). */
+/* Rows the tracer holds for all objects (16 bytes each in the map), and objects. */
 #define MEMLEAK_UNWIND_ROWS (1 << 20)
+#define MEMLEAK_UNWIND_OBJECTS 4096
+
+/* An object's file, as the kernel identifies it. */
+struct unwind_key {
+	__u64 ino;
+	__u32 dev;	/* kernel encoding: major << 20 | minor */
+	__u32 pad;
+};
+
+/* Frames in this object are walked through but not recorded (the preload library). */
+#define UNWIND_OBJ_HIDDEN 1
+
+/* An object's rows in unwind_rows: [first, first + count). */
+struct unwind_object {
+	__u32 first;
+	__u32 count;
+	__u32 flags;	/* UNWIND_OBJ_* */
+};
 
 /* Per-stack totals kept in the kernel for --combined-only. */
 struct combined_info {

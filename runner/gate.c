@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ struct gate {
 	int root_reaped;
 	int timed_out;
 	struct images *images;		/* the allocators of the programs processes execute */
+	struct stat preload_st;		/* the preload library's file, when there is one */
 	struct traced_proc *procs;
 	size_t nprocs, cap;
 	/* Judged processes: records and the collections their sites live in. */
@@ -186,6 +188,25 @@ static void remember_program(struct gate *g, pid_t pid, const char *name, struct
 }
 
 /*
+ * What a process about to run code from the objects of `alloc` needs known of them: their
+ * paths, for symbols, and their unwind rows, for the stack walk (the preload library's
+ * frames are walked through, not shown).
+ */
+static void learn_objects(struct gate *g, const struct allocator *alloc)
+{
+	for (size_t i = 0; i < alloc->nobjects; i++) {
+		const char *path = alloc->object_paths[i];
+		struct stat st;
+		int hidden;
+
+		resolver__add_file(g->resolver, path);
+		hidden = g->opts.preload && !stat(path, &st) && st.st_dev == g->preload_st.st_dev &&
+			 st.st_ino == g->preload_st.st_ino;
+		tracer__add_unwind(g->tracer, path, hidden);
+	}
+}
+
+/*
  * A traced process executed a new program and is held before its first instruction: its
  * probes become the ones that program's allocator needs. A static program has its own;
  * one whose environment no longer preloads the library uses the C library's. If that
@@ -205,8 +226,8 @@ static void probe_new_program(struct gate *g, struct traced_proc *p)
 				p->pid, p->exe ? p->exe : "its program", strerror(-err));
 		return;
 	}
-	for (size_t i = 0; fresh && i < alloc->nobjects; i++)
-		resolver__add_file(g->resolver, alloc->object_paths[i]);
+	if (fresh)
+		learn_objects(g, alloc);
 	err = tracer__attach_image(g->tracer, p->pid, alloc);
 	if (err && err != -ESRCH)
 		fprintf(stderr, "memleak-run: warning: %s[%d] is not traced after its exec: %s\n",
@@ -272,8 +293,13 @@ static int on_event(void *ctx, const struct memleak_event *e)
 	case EV_MODULE_LOAD:
 	case EV_MODULE_UNLOAD:
 		resolver__add_process_file(g->resolver, (pid_t)e->tgid, e->path);
-		if (e->type == EV_MODULE_LOAD)
+		if (e->type == EV_MODULE_LOAD) {
+			char path[4400];
+
 			resolver__add_maps(g->resolver, (pid_t)e->tgid);
+			if (!resolve_process_path((pid_t)e->tgid, e->path, path, sizeof(path)))
+				tracer__add_unwind(g->tracer, path, 0);
+		}
 		break;
 	case EV_EXIT:
 		if (p) {
@@ -321,6 +347,11 @@ struct gate *gate__new(const struct gate_opts *opts)
 		return NULL;
 	g->opts = *opts;
 	to.event_ctx = g;
+	if (opts->preload && stat(opts->preload, &g->preload_st)) {
+		err = -errno;
+		fprintf(stderr, "memleak-run: cannot find %s: %s\n", opts->preload, strerror(-err));
+		goto cleanup;
+	}
 	g->resolver = resolver__new();
 	g->images = images__new(&ao);
 	if (!g->resolver || !g->images) {
@@ -410,11 +441,10 @@ int gate__start(struct gate *g, char *const argv[], const struct launch_opts *lo
 			launch__path(g->child), strerror(-err));
 		return err;
 	}
+	learn_objects(g, alloc);
 	err = tracer__attach_process(g->tracer, g->root, alloc);
 	if (err)
 		goto cleanup;
-	for (size_t i = 0; i < alloc->nobjects; i++)
-		resolver__add_file(g->resolver, alloc->object_paths[i]);
 	base = strrchr(launch__path(g->child), '/');
 	if (!add_proc(g, g->root, getpid(), base ? base + 1 : launch__path(g->child),
 		      launch__path(g->child))) {

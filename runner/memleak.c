@@ -78,8 +78,13 @@ static int on_event(void *ctx, const struct memleak_event *e)
 	case EV_MODULE_UNLOAD:
 		resolver__add_process_file(s->resolver, (pid_t)e->tgid, e->path);
 		/* The library's mappings too, while it is loaded (read before it unloads). */
-		if (e->type == EV_MODULE_LOAD)
+		if (e->type == EV_MODULE_LOAD) {
+			char path[4400];
+
 			resolver__add_maps(s->resolver, (pid_t)e->tgid);
+			if (!resolve_process_path((pid_t)e->tgid, e->path, path, sizeof(path)))
+				tracer__add_unwind(s->tracer, path, 0);
+		}
 		break;
 	case EV_EXIT:
 		if ((pid_t)e->tgid == s->pid)
@@ -234,12 +239,14 @@ int main(int argc, char **argv)
 	s.tracer = tracer__new(&to);
 	if (!s.tracer)
 		goto cleanup;
+	/* Symbols and unwind rows of the objects, before the process runs code from them. */
+	for (size_t i = 0; alloc && i < alloc->nobjects; i++) {
+		resolver__add_file(s.resolver, alloc->object_paths[i]);
+		tracer__add_unwind(s.tracer, alloc->object_paths[i], 0);
+	}
 	err = s.pid ? tracer__attach_process(s.tracer, s.pid, alloc) : tracer__attach_kernel(s.tracer);
 	if (err)
 		goto cleanup;
-	if (alloc)
-		for (size_t i = 0; i < alloc->nobjects; i++)
-			resolver__add_file(s.resolver, alloc->object_paths[i]);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

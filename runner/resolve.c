@@ -115,18 +115,32 @@ int resolver__add_file(struct resolver *r, const char *path)
 	return remember(r, kernel_dev(major(st.st_dev), minor(st.st_dev)), st.st_ino, path, path);
 }
 
+int resolve_process_path(pid_t pid, const char *path, char *buf, size_t len)
+{
+	int n;
+
+	if (!path[0])
+		return -ENOENT;
+	/* As the process sees it: its root for absolute paths, its directory for others. */
+	n = snprintf(buf, len, "/proc/%d/%s%s%s", pid, path[0] == '/' ? "root" : "cwd",
+		     path[0] == '/' ? "" : "/", path);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 int resolver__add_process_file(struct resolver *r, pid_t pid, const char *path)
 {
 	char full[4400], *real;
 	struct stat st;
 	int err;
 
-	if (!path[0])
-		return -ENOENT;
-	/* As the process sees it: its root for absolute paths, its directory for others. */
-	snprintf(full, sizeof(full), "/proc/%d/%s%s%s", pid, path[0] == '/' ? "root" : "cwd",
-		 path[0] == '/' ? "" : "/", path);
-	if (stat(full, &st))
+	err = resolve_process_path(pid, path, full, sizeof(full));
+	if (err)
+		return err;
+	/*
+	 * Opened before it is remembered: a process that exits between the two would leave a
+	 * path that opens nothing.
+	 */
+	if (stat(full, &st) || symbolizer__open_file(r->sym, full))
 		return resolver__add_file(r, path);
 	/* Reports name it as the process knew it, made absolute. */
 	real = path[0] == '/' ? NULL : realpath(full, NULL);

@@ -26,6 +26,8 @@ int resolver__add_file(struct resolver *r, const char *path);
  * its root when absolute, its working directory when relative, else as named.
  */
 int resolver__add_process_file(struct resolver *r, pid_t pid, const char *path);
+/* The path by which this process opens `path` as process `pid` names it. */
+int resolve_process_path(pid_t pid, const char *path, char *buf, size_t len);
 /* Remembers every file mapped by a process now (through its root, for containers). */
 int resolver__add_maps(struct resolver *r, pid_t pid);
 

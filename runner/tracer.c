@@ -16,11 +16,13 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "memleak.skel.h"
+#include "runner/cfi.h"
 
 /*
  * A uprobe event created in tracefs, removed again when the tracer is freed. Its BPF
@@ -64,6 +66,11 @@ struct tracer {
 	struct proc_probes *procs;
 	size_t nprocs;
 	pid_t anchor;			/* holds the programs' perf events; 0: not started */
+	/* Rows used in the unwind rows map, and the files whose rows were read (or tried). */
+	size_t unwind_used;
+	struct unwind_key *unwind_tried;
+	size_t nunwind_tried;
+	int unwind_full_said;
 	char tracefs[64];
 	char group[32];
 };
@@ -586,6 +593,7 @@ void tracer__free(struct tracer *t)
 		remove_uprobe_events(t);
 	}
 	stop_anchor(t);
+	free(t->unwind_tried);
 	free(t->procs);
 	free(t->links);
 	free(t->uevents);
@@ -753,6 +761,83 @@ void tracer__detach_process(struct tracer *t, pid_t pid)
 		return;
 	close_proc_probes(pp);
 	*pp = t->procs[--t->nprocs];
+}
+
+/* Copies rows into the unwind rows map after those already there, in one call. */
+static int write_rows(struct tracer *t, const struct cfi_table *table)
+{
+	uint32_t *keys = malloc((table->n ? table->n : 1) * sizeof(*keys));
+	uint32_t count = (uint32_t)table->n;
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < table->n; i++)
+		keys[i] = (uint32_t)(t->unwind_used + i);
+	if (count && bpf_map_update_batch(bpf_map__fd(t->skel->maps.unwind_rows), keys, table->rows,
+					  &count, NULL))
+		err = -errno;
+	free(keys);
+	return err;
+}
+
+int tracer__add_unwind(struct tracer *t, const char *path, int hidden)
+{
+	struct unwind_object obj = { .flags = hidden ? UNWIND_OBJ_HIDDEN : 0 };
+	struct cfi_table table;
+	struct unwind_key key = { 0 }, *tried;
+	struct stat st;
+	int err;
+
+	if (t->opts.kernel)
+		return -EINVAL;
+	if (stat(path, &st))
+		return -errno;
+	key.ino = st.st_ino;
+	key.dev = (uint32_t)major(st.st_dev) << 20 | (minor(st.st_dev) & 0xfffff);
+	for (size_t i = 0; i < t->nunwind_tried; i++)
+		if (t->unwind_tried[i].ino == key.ino && t->unwind_tried[i].dev == key.dev)
+			return 0;
+	tried = realloc(t->unwind_tried, (t->nunwind_tried + 1) * sizeof(*tried));
+	if (!tried)
+		return -ENOMEM;
+	t->unwind_tried = tried;
+	t->unwind_tried[t->nunwind_tried++] = key;
+	/* Without rows (no call frame information), its frames are walked by frame pointer. */
+	err = cfi__build(path, &table);
+	if (err) {
+		if (t->opts.verbose)
+			fprintf(stderr, "memleak: no unwind rows for %s: %s\n", path, strerror(-err));
+		return err == -ENOMEM ? err : 0;
+	}
+	if (table.n > MEMLEAK_UNWIND_ROWS - t->unwind_used) {
+		if (!t->unwind_full_said)
+			fprintf(stderr, "memleak: the unwind table is full: stacks through %s and "
+					"later objects are walked by frame pointer\n", path);
+		t->unwind_full_said = 1;
+		cfi__free(&table);
+		return -ENOSPC;
+	}
+	obj.first = (uint32_t)t->unwind_used;
+	obj.count = (uint32_t)table.n;
+	/* The rows are in place before the object that names them is. */
+	err = write_rows(t, &table);
+	if (!err && bpf_map_update_elem(bpf_map__fd(t->skel->maps.unwind_objects), &key, &obj, BPF_ANY))
+		err = -errno;
+	if (err) {
+		fprintf(stderr, "memleak: cannot store the unwind rows of %s: %s\n", path,
+			strerror(-err));
+		cfi__free(&table);
+		return err;
+	}
+	t->unwind_used += table.n;
+	/* Threads look their mappings up again: this object may be one they walked without. */
+	__sync_fetch_and_add(&t->skel->data->cache_gen, 1);
+	if (t->opts.verbose)
+		fprintf(stderr, "memleak: %zu unwind rows for %s%s\n", table.n, path,
+			hidden ? " (frames hidden)" : "");
+	cfi__free(&table);
+	return 0;
 }
 
 int tracer__attach_kernel(struct tracer *t)

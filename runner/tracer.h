@@ -57,6 +57,13 @@ int tracer__attach_process(struct tracer *t, pid_t pid, const struct allocator *
 int tracer__attach_image(struct tracer *t, pid_t pid, const struct allocator *alloc);
 /* A process created by a traced one gets the probes its parent has (a copy of its image). */
 int tracer__attach_child(struct tracer *t, pid_t pid, pid_t parent);
+/*
+ * Gives the stack walker the unwind rows of the object at `path` (runner/cfi.c), once
+ * per file, before a process runs code from it; `hidden`: its frames are walked through
+ * but not recorded (the preload library). An object without rows is walked by frame
+ * pointer. 0, or -errno: -ENOSPC when the table is full (said once on stderr).
+ */
+int tracer__add_unwind(struct tracer *t, const char *path, int hidden);
 /* Removes a process's probes once it has exited. */
 void tracer__detach_process(struct tracer *t, pid_t pid);
 /* Attaches the kernel allocation tracepoints. */

@@ -866,10 +866,11 @@ START_TEST(test_builtin_rules_listed)
 		ck_assert_int_eq(r->origin, SUPP_BUILTIN);
 		ck_assert_str_eq(r->file, "<builtin>");
 		ck_assert_msg(!strncmp(r->name, "builtin:", 8), "rule '%s'", r->name);
-		if (!strcmp(r->name, "builtin:libc-string-copies-unknown-caller")) {
-			ck_assert(r->has_budget && r->budget_per_process);
-			ck_assert_uint_eq(r->max_bytes, 4096);
-			ck_assert_uint_eq(r->max_allocs, 48);
+		if (r->has_budget) {
+			/* Only the C++ pool's unnamed frame: one block in each process. */
+			ck_assert_str_eq(r->name, "builtin:c++-emergency-pool");
+			ck_assert(r->budget_per_process);
+			ck_assert_uint_eq(r->max_allocs, 1);
 			budgets++;
 		}
 	}
@@ -921,8 +922,6 @@ START_TEST(test_builtin_glibc_shapes)
 		  STACK(F("__strdup", LIBC), F("setlocale", LIBC), F("main", APP)) } },
 		{ "builtin:runtime-string-copies", { .bytes = 4, .allocs = 1,
 		  STACK(F("__strdup", LIBC), F("tzset_internal", LIBC)) } },
-		{ "builtin:libc-string-copies-unknown-caller", { .bytes = 6, .allocs = 1,
-		  STACK(F("__strdup", LIBC)) } },
 		{ "builtin:nss", { .bytes = 200, .allocs = 1,
 		  STACK(F("__nss_module_allocate", LIBC), F("__nss_database_get", LIBC)) } },
 		{ "builtin:nss", { .bytes = 1024, .allocs = 1,
@@ -979,6 +978,8 @@ START_TEST(test_builtin_program_frames_not_matched)
 		{ NULL, { .bytes = 32, .allocs = 1, STACK(F(NULL, APP), F("main", APP)) } },
 		{ NULL, { .bytes = 72704, .allocs = 1,
 		  STACK(F("ns::make_widget()", APP), F("main", APP)) } },
+		/* A copy whose caller is not known is not assumed to be the runtime's. */
+		{ NULL, { .bytes = 6, .allocs = 1, STACK(F("__strdup", LIBC)) } },
 		/* The C library's strdup, but called by the program. */
 		{ NULL, { .bytes = 6, .allocs = 1,
 		  STACK(F("__strdup", LIBC), F("parse_args", APP), F("main", APP)) } },
@@ -1004,28 +1005,6 @@ START_TEST(test_builtin_cxx_pool_size)
 	};
 
 	check_shapes(shapes, sizeof(shapes) / sizeof(shapes[0]));
-}
-END_TEST
-
-START_TEST(test_builtin_unknown_caller_budget)
-{
-	struct suppressions *s = suppressions__new();
-	struct leak_site copy = { .bytes = 40, .allocs = 1, STACK(F("__strdup", LIBC)) };
-	struct suppression_rule *r;
-
-	ck_assert_int_eq(suppressions__add_defaults(s), 0);
-	r = suppressions__match(s, &copy);
-	ck_assert_ptr_nonnull(r);
-	ck_assert_str_eq(r->name, "builtin:libc-string-copies-unknown-caller");
-	suppressions__begin_process(s);
-	/* 48 allocations fit in a process, the 49th does not. */
-	for (int i = 0; i < 48; i++)
-		ck_assert_int_eq(suppressions__charge(s, r, &copy), 0);
-	ck_assert_int_eq(suppressions__charge(s, r, &copy), 1);
-	/* The next process starts again. */
-	suppressions__begin_process(s);
-	ck_assert_int_eq(suppressions__charge(s, r, &copy), 0);
-	suppressions__free(s);
 }
 END_TEST
 
@@ -1233,7 +1212,6 @@ static Suite *suite(void)
 	tcase_add_test(builtin, test_builtin_glibc_shapes);
 	tcase_add_test(builtin, test_builtin_program_frames_not_matched);
 	tcase_add_test(builtin, test_builtin_cxx_pool_size);
-	tcase_add_test(builtin, test_builtin_unknown_caller_budget);
 	suite_add_tcase(s, builtin);
 
 	tcase_add_test(budget, test_charge_run_budget);

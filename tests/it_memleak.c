@@ -102,6 +102,17 @@ static int mentions(const struct report *r, const char *text)
 	return 0;
 }
 
+/* Whether some site has a frame starting with `inner` right above one starting with `outer`. */
+static int followed_by(const struct report *r, const char *inner, const char *outer)
+{
+	for (int i = 0; i < r->nsites; i++)
+		for (int f = 0; f + 1 < r->sites[i].nframes; f++)
+			if (!strncmp(r->sites[i].frames[f], inner, strlen(inner)) &&
+			    !strncmp(r->sites[i].frames[f + 1], outer, strlen(outer)))
+				return 1;
+	return 0;
+}
+
 static const char *memleak(void)
 {
 	return test_path("memleak");
@@ -197,13 +208,19 @@ START_TEST(test_all_scenarios_at_once)
 }
 END_TEST
 
+/* The same program with and without frame pointers: the stacks must be the same. */
+static const char *const leaky_builds[] = { "leaky", "nofp_leaky" };
+
 START_TEST(test_stack_innermost_is_caller)
 {
+	const char *fixture = leaky_builds[_i];
+	char module[64];
 	struct run_result res;
 	struct report rep;
 	int found = 0;
 
-	trace_fixture(&rep, &res, "leaky");
+	snprintf(module, sizeof(module), "[%s]", fixture);
+	trace_fixture(&rep, &res, fixture);
 	/* The allocator's caller first, then its callers, in order. */
 	for (int i = 0; i < rep.nsites; i++) {
 		struct site *s = &rep.sites[i];
@@ -214,12 +231,58 @@ START_TEST(test_stack_innermost_is_caller)
 			ck_assert_msg(!strncmp(s->frames[0], "make_node", 9), "%s", s->frames[0]);
 			ck_assert_msg(!strncmp(s->frames[1], "build_list", 10), "%s", s->frames[1]);
 			ck_assert_msg(!strncmp(s->frames[2], "main+", 5), "%s", s->frames[2]);
-			ck_assert_msg(strstr(s->frames[0], "[leaky]"), "module: %s", s->frames[0]);
+			ck_assert_msg(strstr(s->frames[0], module), "module: %s", s->frames[0]);
 			ck_assert_msg(strstr(s->frames[0], "(leaky.c:"), "file:line: %s", s->frames[0]);
 			found = 1;
 		}
 	}
-	ck_assert_msg(found, "no 5 x 64 site:\n%s", res.out);
+	ck_assert_msg(found, "%s: no 5 x 64 site:\n%s", fixture, res.out);
+	free_report(&rep);
+	run_result_free(&res);
+}
+END_TEST
+
+/*
+ * Through the C library, which has no frame pointers, to the program's function and
+ * main: strdup, a stream left open, asprintf; in a program built with frame pointers and
+ * in one built without.
+ */
+START_TEST(test_stack_through_the_c_library)
+{
+	static const char *const builds[] = { "via_libc", "nofp_via_libc" };
+	static const struct {
+		const char *libc, *caller;
+	} sites[] = {
+		{ "__strdup", "copy_name" },
+		{ "__fopen_internal", "open_log" },
+		{ "__vasprintf_internal", "format_message" },
+	};
+	struct run_result res;
+	struct report rep;
+
+	trace_fixture(&rep, &res, builds[_i]);
+	for (size_t k = 0; k < sizeof(sites) / sizeof(sites[0]); k++) {
+		int found = 0;
+
+		for (int i = 0; i < rep.nsites && !found; i++) {
+			const struct site *s = &rep.sites[i];
+			int f = 0;
+
+			if (!s->nframes || strncmp(s->frames[0], sites[k].libc, strlen(sites[k].libc)))
+				continue;
+			/* The C library's own frames, then the program's function, then main. */
+			while (f < s->nframes && strstr(s->frames[f], "[libc.so.6]"))
+				f++;
+			ck_assert_msg(f + 1 < s->nframes, "%s: stack ends in the C library\n%s",
+				      sites[k].libc, res.out);
+			ck_assert_msg(!strncmp(s->frames[f], sites[k].caller, strlen(sites[k].caller)),
+				      "%s called from %s\n%s", sites[k].libc, s->frames[f], res.out);
+			ck_assert_msg(!strncmp(s->frames[f + 1], "main+", 5), "%s\n%s",
+				      s->frames[f + 1], res.out);
+			found = 1;
+		}
+		ck_assert_msg(found, "%s: no %s site\n%s", builds[_i], sites[k].libc, res.out);
+	}
 	free_report(&rep);
 	run_result_free(&res);
 }
@@ -268,6 +331,12 @@ START_TEST(test_dlclosed_library_module)
 	trace_fixture(&rep, &res, args);
 	ck_assert_msg(mentions(&rep, "plugin_leak+") && mentions(&rep, "[libplugin.so]"), "%s", res.out);
 	ck_assert_msg(mentions(&rep, "(libplugin.c:"), "no file:line:\n%s", res.out);
+	/*
+	 * The loader's allocations inside dlopen pass through dlopen's return probe: its
+	 * caller is main, not the uprobe trampoline standing in its return address.
+	 */
+	ck_assert_msg(!mentions(&rep, "[anon]"), "a frame in the trampoline:\n%s", res.out);
+	ck_assert_msg(followed_by(&rep, "dlopen+", "main+"), "dlopen's caller lost:\n%s", res.out);
 	free_report(&rep);
 	run_result_free(&res);
 }
@@ -380,11 +449,27 @@ START_TEST(test_every_call_counted)
 }
 END_TEST
 
+/* The whole of a file, NUL-terminated ("" when it cannot be read). */
+static char *file_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = calloc(1, 1 << 16);
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(text);
+	if (f) {
+		n = fread(text, 1, (1 << 16) - 1, f);
+		fclose(f);
+	}
+	text[n] = '\0';
+	return text;
+}
+
 START_TEST(test_attach_to_running_process)
 {
-	int in[2];
-	pid_t pid;
-	struct run_result res;
+	char out_path[] = "/tmp/it_memleak_attach.XXXXXX", pid_arg[16], *out = NULL;
+	int in[2], fd, status;
+	pid_t pid, tracer;
 	struct report rep;
 	uint64_t b, a;
 
@@ -398,17 +483,41 @@ START_TEST(test_attach_to_running_process)
 		_exit(127);
 	}
 	close(in[0]);
-	/* Release the sleeper once memleak is attached, then let it exit. */
-	ck_assert_int_eq(run_sh(&res, "( sleep 2; printf xy >&%d; exec %d>&- ) & %s -T 50 -p %d",
-				in[1], in[1], memleak(), pid), 0);
+	fd = mkstemp(out_path);
+	ck_assert_int_ge(fd, 0);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)pid);
+	tracer = fork();
+	ck_assert_int_ge(tracer, 0);
+	if (tracer == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(in[1]);
+		execl(memleak(), "memleak", "-T", "50", "-p", pid_arg, (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	/* The sleeper allocates once released: only after memleak says it is attached. */
+	for (int i = 0; i < 3000; i++) {
+		free(out);
+		out = file_text(out_path);
+		if (strstr(out, "Attaching to pid") || waitpid(tracer, &status, WNOHANG) == tracer)
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(strstr(out, "Attaching to pid"), "%s", out);
+	ck_assert_int_eq(write(in[1], "xy", 2), 2);
 	close(in[1]);
 	waitpid(pid, NULL, 0);
-	parse_report(res.out, &rep);
-	ck_assert_msg(strstr(res.out, "Attaching to pid"), "%s\n%s", res.out, res.err);
+	/* memleak reports and exits once its process has. */
+	ck_assert_int_eq(waitpid(tracer, &status, 0), tracer);
+	free(out);
+	out = file_text(out_path);
+	unlink(out_path);
+	parse_report(out, &rep);
 	totals_from(&rep, "after_attach", &b, &a);
-	ck_assert_msg(b == 5555 && a == 1, "%s\n%s", res.out, res.err);
+	ck_assert_msg(b == 5555 && a == 1, "%s", out);
 	free_report(&rep);
-	run_result_free(&res);
+	free(out);
 }
 END_TEST
 
@@ -574,7 +683,9 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_each_function_O0, 0, n);
 	tcase_add_test(tc, test_pvalloc_rounds_to_pages);
 	tcase_add_test(tc, test_all_scenarios_at_once);
-	tcase_add_test(tc, test_stack_innermost_is_caller);
+	tcase_add_loop_test(tc, test_stack_innermost_is_caller, 0,
+			    sizeof(leaky_builds) / sizeof(leaky_builds[0]));
+	tcase_add_loop_test(tc, test_stack_through_the_c_library, 0, 2);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_fork_parent_only);
 	tcase_add_test(tc, test_dlclosed_library);
