@@ -41,6 +41,11 @@ static const char *fixture(const char *name)
 	return test_path(name);
 }
 
+static int cmp_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Runs memleak-run with OPTIONS -- COMMAND through the shell. */
 static void gate(struct run_result *r, const char *options, const char *command)
 {
@@ -82,6 +87,80 @@ START_TEST(test_leaky_program_fails_with_23)
 	run_result_free(&x);
 	run_result_free(&r);
 	remove_tmpdir();
+}
+END_TEST
+
+/*
+ * The names of the failing sites of a run's only process, sorted and joined with '\n',
+ * from its JSON report.
+ */
+static char *failing_site_names(const char *options, const char *command)
+{
+	struct json_object *root, *procs, *sites, *v;
+	char json[512], opts[700], *names[64], *joined;
+	size_t n = 0, len = 1;
+	struct run_result r;
+
+	make_tmpdir();
+	snprintf(json, sizeof(json), "%s/run.json", tmpdir);
+	snprintf(opts, sizeof(opts), "--json %s %s", json, options);
+	gate(&r, opts, command);
+	ck_assert_msg(r.status == 23, "%s: exit %d\n%s", command, r.status, r.err);
+	root = json_object_from_file(json);
+	ck_assert_msg(root != NULL, "no JSON report\n%s", r.err);
+	ck_assert(json_object_object_get_ex(root, "processes", &procs));
+	ck_assert_int_eq(json_object_array_length(procs), 1);
+	ck_assert(json_object_object_get_ex(json_object_array_get_idx(procs, 0), "sites", &sites));
+	for (size_t i = 0; i < json_object_array_length(sites) && n < 64; i++) {
+		struct json_object *site = json_object_array_get_idx(sites, i);
+
+		if (!json_object_object_get_ex(site, "fails", &v) || !json_object_get_boolean(v))
+			continue;
+		ck_assert(json_object_object_get_ex(site, "name", &v));
+		names[n] = strdup(json_object_get_string(v));
+		len += strlen(names[n++]) + 1;
+	}
+	qsort(names, n, sizeof(names[0]), cmp_strings);
+	joined = calloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		strcat(joined, names[i]);
+		strcat(joined, "\n");
+		free(names[i]);
+	}
+	json_object_put(root);
+	run_result_free(&r);
+	remove_tmpdir();
+	return joined;
+}
+
+/*
+ * A program built without frame pointers, as most are, leaks at the same sites, under
+ * the same names (the JUnit test names), as the same program built with them; and a leak
+ * the C library makes for the program (strdup, a stream left open, asprintf) is named by
+ * the program's function that asked for it, and fails the run.
+ */
+START_TEST(test_sites_named_without_frame_pointers)
+{
+	static const char *const via_libc[] = { "__strdup < copy_name < main (via_libc.c)",
+						"__fopen_internal < open_log < main (via_libc.c)",
+						"format_message < main (via_libc.c)" };
+	const char *flags = _i ? "--no-preload" : "";
+	char *with = failing_site_names(flags, fixture("tests/fixtures/leaky"));
+	char *without = failing_site_names(flags, fixture("tests/fixtures/nofp_leaky"));
+
+	ck_assert_msg(strstr(with, "make_node < build_list < main (leaky.c)"), "%s", with);
+	ck_assert_str_eq(without, with);
+	free(with);
+	free(without);
+	for (int build = 0; build < 2; build++) {
+		char *names = failing_site_names(flags, fixture(build ? "tests/fixtures/nofp_via_libc" :
+									"tests/fixtures/via_libc"));
+
+		for (size_t i = 0; i < sizeof(via_libc) / sizeof(via_libc[0]); i++)
+			ck_assert_msg(strstr(names, via_libc[i]), "%s %s: no site %s:\n%s", flags,
+				      build ? "without frame pointers" : "", via_libc[i], names);
+		free(names);
+	}
 }
 END_TEST
 
@@ -819,6 +898,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_sudo_user);
 	tcase_add_test(tc, test_only_traced_tree_pays);
 	tcase_add_test(tc, test_exec_replaces_probes);
+	tcase_add_loop_test(tc, test_sites_named_without_frame_pointers, 0, 2);
 	tcase_add_test(tc, test_untraceable_exits_99_or_77);
 	tcase_add_test(tc, test_usage_errors);
 	suite_add_tcase(s, tc);
