@@ -292,7 +292,7 @@ static long map_one_frame(__u32 i, void *data)
 	struct mapping_loop *m = data;
 	struct vma_lookup l;
 	long err;
-	__u32 k = i & (MEMLEAK_MAX_STACK_DEPTH | 127);
+	__u32 k = i & (MEMLEAK_STACK_SLOTS - 1);
 
 	if (k >= MEMLEAK_MAX_STACK_DEPTH)
 		return 1;
@@ -441,35 +441,53 @@ __noinline __u32 find_row(__u32 first, __u32 count, __u64 off)
 	return first + lo - 1;
 }
 
-struct unwind {
-	struct stack_trace *st;
-	struct thread_state *ts;
-	struct stack_copy *copy;	/* the stack from `from`, `copied` bytes; NULL: none */
-	__u64 from, copied;
+/* A walk between two frames: scalars only, so the verifier need not follow their values. */
+struct walk_state {
 	__u64 pc, sp, bp;	/* the registers of the frame being walked */
 	__u64 hi;		/* end of the stack mapping */
 	__u64 ra_slot;		/* where the return address that is pc was read */
+	__u64 from, copied;	/* the stack copy: from this address, this many bytes */
 	__u32 nr;		/* frames recorded */
-	bool skip;		/* the frame is not recorded: a probe site */
-	bool exact;		/* pc is where the thread is, not a return address */
-	bool busy;		/* a mapping could not be read: the lock was busy */
+	__u8 skip;		/* the frame is not recorded: a probe site */
+	__u8 exact;		/* pc is where the thread is, not a return address */
+	__u8 busy;		/* a mapping could not be read: the lock was busy */
+	__u8 pad;
 };
 
-static __always_inline bool on_stack(struct unwind *u, __u64 addr, __u64 len)
+struct unwind {
+	struct thread_state *ts;
+	struct stack_trace *st;		/* where the frames go */
+	struct stack_copy *copy;	/* NULL: no copy of the stack */
+	struct walk_state w;
+};
+
+static __always_inline bool on_stack(const struct walk_state *w, __u64 addr, __u64 len)
 {
-	return addr >= u->sp && addr + len <= u->hi && !(addr & 7);
+	return addr >= w->sp && addr + len <= w->hi && !(addr & 7);
 }
 
-/* The 8 bytes of the stack at `addr`: from the copy where it has them. 0 or -errno. */
-static __always_inline long stack_read(struct unwind *u, __u64 addr, __u64 *val)
+/*
+ * The 8 bytes of the stack at `addr`: from `copy` (the stack from `from`, `copied` bytes)
+ * where it has them. 0 or -errno.
+ */
+static __always_inline long stack_value(struct stack_copy *copy, __u64 from, __u64 copied, __u64 addr,
+			    __u64 *val)
 {
-	__u64 off = addr - u->from;
+	__u64 off = addr - from;
 
-	if (u->copy && addr >= u->from && off + 8 <= u->copied && off <= STACK_COPY - 8) {
-		*val = *(__u64 *)&u->copy->bytes[off];
+	if (!val)
+		return -1;
+	if (copy && addr >= from && off + 8 <= copied && off <= STACK_COPY - 8) {
+		*val = *(__u64 *)&copy->bytes[off];
 		return 0;
 	}
 	return bpf_probe_read_user(val, sizeof(*val), (void *)addr);
+}
+
+static __always_inline long stack_read(struct stack_copy *copy, const struct walk_state *w,
+				       __u64 addr, __u64 *val)
+{
+	return stack_value(copy, w->from, w->copied, addr, val);
 }
 
 /*
@@ -477,7 +495,7 @@ static __always_inline long stack_read(struct unwind *u, __u64 addr, __u64 *val)
  * the trampoline's address in its return address's place, and keeps the real one for the
  * thread, with the stack address it replaced. Returns the real one, 0 if none is known.
  */
-static __always_inline __u64 real_return_address(__u64 slot)
+__noinline __u64 real_return_address(__u64 slot)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct return_instance *ri = BPF_CORE_READ(task, utask, return_instances);
@@ -499,27 +517,31 @@ static __always_inline __u64 trampoline(void)
 }
 
 /*
- * The mapping of the walk's pc and the rule to its caller: from the thread's memos, or
- * else from its mapping's unwind rows (their last one at or before the pc; before a
- * return address, the call that pushed it). NULL when the pc is in no mapping.
+ * The mapping of `pc` and the rule to its caller: from the thread's memos, or else from
+ * its mapping's unwind rows (their last one at or before the pc; before a return address,
+ * the call that pushed it). The memo's index, -1 when the pc is in no mapping, -2 when
+ * the address space's lock was busy.
  */
-static __always_inline struct frame_memo *frame_of(struct unwind *u)
+static __always_inline int frame_memo(struct thread_state *ts, __u64 pc, int exact)
 {
-	struct thread_state *ts = u->ts;
-	__u64 pc = u->pc, gen = cache_gen;
+	__u64 gen = cache_gen;
 	/* A probe site's own address is a key apart: it is where the thread is, not a return. */
-	__u64 key = u->exact ? pc | 1ULL << 63 : pc;
+	__u64 key = exact ? pc | 1ULL << 63 : pc;
 	__u32 h = (key ^ (key >> 9) ^ (key >> 21) ^ (key >> 63)) & (FRAME_MEMOS - 1);
-	struct frame_memo *f = &ts->memos[h];
 	struct unwind_row *row;
+	struct frame_memo *f;
 	struct module_slot *m;
+	bool busy = false;
 	__u32 k;
 
+	if (!ts)
+		return -1;
+	f = &ts->memos[h];
 	if (f->pc == key && f->gen == gen)
-		return f;
-	m = module_of(ts, pc, &u->busy);
+		return h;
+	m = module_of(ts, pc, &busy);
 	if (!m)
-		return NULL;
+		return busy ? -2 : -1;
 	f->pc = key;
 	f->gen = gen;
 	f->base = m->base;
@@ -528,68 +550,84 @@ static __always_inline struct frame_memo *frame_of(struct unwind *u)
 	f->flags = m->flags;
 	f->row.cfa = UNWIND_FRAME_POINTER;
 	if (m->count) {
-		k = find_row(m->first, m->count, pc - m->base - (u->exact ? 0 : 1));
+		k = find_row(m->first, m->count, pc - m->base - (exact ? 0 : 1));
 		row = bpf_map_lookup_elem(&unwind_rows, &k);
 		/* A place no description covers: the frame pointer may still lead on. */
 		if (row && row->cfa != UNWIND_STOP)
 			f->row = *row;
 	}
-	return f;
+	return h;
+}
+
+/* The memo of the walk's pc; NULL when the pc is in no mapping. */
+static __always_inline struct frame_memo *frame_of(struct thread_state *ts, struct walk_state *w)
+{
+	int h = frame_memo(ts, w->pc, w->exact);
+
+	if (h == -2)
+		w->busy = 1;
+	if (h < 0)
+		return NULL;
+	return &ts->memos[h & (FRAME_MEMOS - 1)];
 }
 
 /*
  * One frame: records its pc and mapping (unless its object is hidden: the preload
  * library), then finds its caller's registers, by the object's unwind rows, or by frame
- * pointer where it has none. Returns 1 to end the walk.
+ * pointer where it has none. Returns 1 to end the walk. A global function: the verifier
+ * checks it once, not once for each frame the loop could reach.
  */
-static long unwind_one(__u32 i, void *data)
+__noinline int unwind_step(struct thread_state *ts, struct stack_trace *st,
+			   struct stack_copy *copy, struct walk_state *w)
 {
-	struct unwind *u = data;
 	struct frame_memo *f;
-	__u64 cfa, ra, at, bp = u->bp;
-	__u32 k = u->nr;
+	__u64 cfa, ra, at, bp;
+	__u32 k;
 	__u8 rule;
 
-	f = frame_of(u);
+	if (!ts || !st || !w)
+		return 1;
+	bp = w->bp;
+	k = w->nr;
+
+	f = frame_of(ts, w);
 	/* Code in no file may be the uprobe trampoline, standing for a real return address. */
-	if (f && !f->ino && !u->exact && u->pc == trampoline()) {
-		u->pc = real_return_address(u->ra_slot);
-		f = u->pc ? frame_of(u) : NULL;
+	if (f && !f->ino && !w->exact && w->pc == trampoline()) {
+		w->pc = real_return_address(w->ra_slot);
+		f = w->pc ? frame_of(ts, w) : NULL;
 	}
 	if (!f) {
-		if (!u->busy)
+		if (!w->busy)
 			count(CNT_VMA_MISSES);
 		return 1;
 	}
-	if (!(f->flags & UNWIND_OBJ_HIDDEN) && !u->skip) {
+	if (!(f->flags & UNWIND_OBJ_HIDDEN) && !w->skip) {
 		struct frame_mapping *fm;
 
-		/* The compiler must not fold the bound into another form the verifier cannot use. */
-		barrier_var(k);
 		if (k >= MEMLEAK_MAX_STACK_DEPTH)
 			return 1;
-		u->st->ips[k] = u->pc;
-		fm = &u->st->maps[k];
+		st->ips[k & (MEMLEAK_STACK_SLOTS - 1)] = w->pc;
+		fm = &st->maps[k & (MEMLEAK_STACK_SLOTS - 1)];
 		fm->base = f->base;
 		fm->ino = f->ino;
 		fm->dev = f->dev;
 		fm->pad = 0;
-		u->nr = k + 1;
+		w->nr = k + 1;
 	}
 	rule = f->row.cfa;
 	if (rule == UNWIND_END)
 		return 1;
 	if (rule == UNWIND_CFA_RSP || rule == UNWIND_CFA_RBP) {
-		cfa = (rule == UNWIND_CFA_RSP ? u->sp : u->bp) + (__s64)f->row.cfa_off;
+		cfa = (rule == UNWIND_CFA_RSP ? w->sp : w->bp) + (__s64)f->row.cfa_off;
 		at = cfa - 8;
-		if (cfa <= u->sp || !on_stack(u, at, 8))
+		if (cfa <= w->sp || !on_stack(w, at, 8))
 			return 1;
-		if (stack_read(u, at, &ra))
+		if (stack_read(copy, w, at, &ra))
 			return 1;
 		if (f->row.flags & UNWIND_RBP_SAVED) {
 			__u64 saved = cfa + (__s64)f->row.rbp_off;
 
-			if (!on_stack(u, saved, 8) || stack_read(u, saved, &bp))
+			if (!on_stack(w, saved, 8) || stack_read(copy, w, saved, &bp))
 				return 1;
 		}
 	} else {
@@ -599,20 +637,27 @@ static long unwind_one(__u32 i, void *data)
 		 * register, and reading an unmapped address costs a page fault, the dearest
 		 * thing a probe can do here.
 		 */
-		at = u->bp + 8;
-		if (!on_stack(u, u->bp, 16) || stack_read(u, u->bp, &bp) || stack_read(u, at, &ra))
+		at = w->bp + 8;
+		if (!on_stack(w, w->bp, 16) || stack_read(copy, w, w->bp, &bp) || stack_read(copy, w, at, &ra))
 			return 1;
-		cfa = u->bp + 16;
+		cfa = w->bp + 16;
 	}
 	if (!ra)
 		return 1;
-	u->ra_slot = at;
-	u->pc = ra;
-	u->sp = cfa;
-	u->bp = bp;
-	u->exact = false;
-	u->skip = false;
+	w->ra_slot = at;
+	w->pc = ra;
+	w->sp = cfa;
+	w->bp = bp;
+	w->exact = 0;
+	w->skip = 0;
 	return 0;
+}
+
+static long unwind_one(__u32 i, void *data)
+{
+	struct unwind *u = data;
+
+	return unwind_step(u->ts, u->st, u->copy, &u->w) ? 1 : 0;
 }
 
 /*
@@ -622,39 +667,43 @@ static long unwind_one(__u32 i, void *data)
  * where an object has none. At a probe site of the preload library (`at_site`) the
  * walk starts at the site itself, which is not recorded, nor are the library's frames
  * (or, without its rows, its frame pointer leads past them): the first frame is the
- * program's call. At a return probe, it starts at the return address.
- * Returns the number of frames, 0 when the stack's bounds are not known yet.
+ * program's call. At a return probe, it starts at the return address. The frames go to
+ * this CPU's stack_scratch. Returns their number, 0 when the stack's bounds are not known
+ * yet. A global function: the verifier checks it once, apart from its callers.
  */
-static __always_inline __u32 walk_user_stack(struct pt_regs *regs, struct thread_state *ts,
-					     struct stack_trace *st, struct stack_copy *copy,
-					     bool at_site)
+__noinline __u32 walk_user_stack(struct pt_regs *regs, struct thread_state *ts, int at_site)
 {
+	__u32 zero = 0;
+	struct stack_trace *st = bpf_map_lookup_elem(&stack_scratch, &zero);
+	struct stack_copy *copy = bpf_map_lookup_elem(&stack_copies, &zero);
 	struct unwind u = {
 		.st = st,
 		.ts = ts,
-		.pc = PT_REGS_IP(regs),
-		.sp = read_sp(regs),
-		.bp = PT_REGS_FP(regs),
-		.skip = at_site,
-		.exact = at_site,
+		.w = {
+			.pc = PT_REGS_IP(regs),
+			.sp = read_sp(regs),
+			.bp = PT_REGS_FP(regs),
+			.skip = at_site,
+			.exact = at_site,
+		},
 	};
 	__u64 len;
 
-	if (!stack_bounds(ts, u.sp))
+	if (!ts || !st || !copy || !stack_bounds(ts, u.w.sp))
 		return 0;
-	u.hi = ts->stack_hi;
-	len = u.hi - u.sp;
+	u.w.hi = ts->stack_hi;
+	len = u.w.hi - u.w.sp;
 	if (len > STACK_COPY)
 		len = STACK_COPY;
 	/* Pages of the stack not present make the read fail: the walk reads frame by frame. */
-	if (len >= 8 && !bpf_probe_read_user(copy->bytes, len, (void *)u.sp)) {
+	if (len >= 8 && !bpf_probe_read_user(copy->bytes, len, (void *)u.w.sp)) {
 		u.copy = copy;
-		u.from = u.sp;
-		u.copied = len;
+		u.w.from = u.w.sp;
+		u.w.copied = len;
 	}
 	bpf_loop(MEMLEAK_MAX_STACK_DEPTH + 2, unwind_one, &u, 0);
-	st->incomplete = u.busy;
-	return u.nr;
+	st->incomplete = u.w.busy;
+	return u.w.nr;
 }
 
 /*
@@ -678,7 +727,7 @@ static __always_inline __u64 save_stack(void *ctx, struct thread_state *ts, bool
 	copy->owner = me;
 	st->incomplete = 0;
 	if (ts)
-		len = walk_user_stack(ctx, ts, st, copy, at_site) * sizeof(__u64);
+		len = walk_user_stack(ctx, ts, at_site) * sizeof(__u64);
 	walked = len > 0;
 	/* Kernel stacks, and a user stack whose bounds the busy lock kept from us. */
 	if (len <= 0)

@@ -10,8 +10,12 @@
 #include <linux/types.h>
 #endif
 
-/* Frames kept per stack (the kernel's own limit is 127). */
+/*
+ * Frames kept per stack (the kernel's own limit is 127), in arrays of a power of 2 so
+ * that a masked index is in bounds without the verifier tracking its every value.
+ */
 #define MEMLEAK_MAX_STACK_DEPTH 127
+#define MEMLEAK_STACK_SLOTS 128
 /* Allocator calls in progress per thread (an allocator calling another traced one). */
 #define MEMLEAK_MAX_NEST 8
 /* Bytes of a module path carried in an event. */
@@ -70,8 +74,8 @@ struct frame_mapping {
 struct stack_trace {
 	__u32 nr;
 	__u32 incomplete;	/* a mapping could not be read (lock busy): retried when seen again */
-	__u64 ips[MEMLEAK_MAX_STACK_DEPTH];
-	struct frame_mapping maps[MEMLEAK_MAX_STACK_DEPTH];	/* user stacks only */
+	__u64 ips[MEMLEAK_STACK_SLOTS];
+	struct frame_mapping maps[MEMLEAK_STACK_SLOTS];	/* user stacks only */
 };
 
 /*
