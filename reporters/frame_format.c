@@ -117,7 +117,8 @@ void frame_format_frame(FILE *out, const struct frame *f, unsigned int flags)
 
 	if (f->function && f->function[0]) {
 		frame_format_put_clean(out, f->function, clean);
-		fprintf(out, "+0x%" PRIx64, f->offset);
+		if (!f->inlined)
+			fprintf(out, "+0x%" PRIx64, f->offset);
 	} else {
 		fprintf(out, "0x%" PRIx64, f->addr);
 	}
@@ -142,6 +143,8 @@ void frame_format_frame(FILE *out, const struct frame *f, unsigned int flags)
 			fputc(']', out);
 		}
 	}
+	if (f->inlined)
+		fputs(" (inlined)", out);
 }
 
 void frame_format_stack(FILE *out, const struct leak_site *site, const char *indent,

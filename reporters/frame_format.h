@@ -44,7 +44,8 @@ char *frame_format_clean(const char *s, unsigned int flags);
 const char *frame_format_basename(const char *path);
 
 /*
- * One frame, without a line end: "function+0xoff (file:line) [module]". Unknown parts
+ * One frame, without a line end: "function+0xoff (file:line) [module]", or for a function
+ * inlined into the next frame "function (file:line) [module] (inlined)". Unknown parts
  * are left out; a frame without a function shows its address instead. Files and modules
  * are base names, files too unless FRAME_FORMAT_FULL_FILES.
  */

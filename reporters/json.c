@@ -202,10 +202,11 @@ static json_object *frame_json(struct builder *b, const struct frame *f)
 	put_addr(b, o, "address", f->addr);
 	put_str(b, o, "module", f->module);
 	put_str(b, o, "function", f->function);
-	if (f->function)
+	if (f->function && !f->inlined)
 		put_u64(b, o, "offset", f->offset);
 	else
 		put_null(b, o, "offset");
+	put_bool(b, o, "inlined", f->inlined);
 	put_str(b, o, "file", f->file);
 	if (f->line > 0)
 		put_int(b, o, "line", f->line);

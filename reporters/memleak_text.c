@@ -18,7 +18,8 @@ void memleak_text__frame(FILE *out, const struct frame *f)
 {
 	if (f->function) {
 		frame_format_put_clean(out, f->function, 0);
-		fprintf(out, "+0x%" PRIx64, f->offset);
+		if (!f->inlined)
+			fprintf(out, "+0x%" PRIx64, f->offset);
 	} else {
 		fprintf(out, "[unknown] 0x%" PRIx64, f->addr);
 	}
@@ -34,6 +35,8 @@ void memleak_text__frame(FILE *out, const struct frame *f)
 		frame_format_put_clean(out, basename_of(f->file), 0);
 		fprintf(out, ":%d)", f->line);
 	}
+	if (f->inlined)
+		fputs(" (inlined)", out);
 	fputc('\n', out);
 }
 

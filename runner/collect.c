@@ -133,6 +133,7 @@ static int resolve_stack(struct tracer *t, uint32_t tgid, uint64_t hash, struct 
 			 const struct frame_resolver *r)
 {
 	struct stack_trace *st;
+	size_t cap = 0;
 	int err = 0;
 
 	if (!hash)
@@ -144,17 +145,13 @@ static int resolve_stack(struct tracer *t, uint32_t tgid, uint64_t hash, struct 
 		free(st);
 		return 0;
 	}
-	site->frames = calloc(st->nr ? st->nr : 1, sizeof(*site->frames));
-	if (!site->frames) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
 	for (uint32_t i = 0; i < st->nr && i < MEMLEAK_MAX_STACK_DEPTH; i++) {
 		struct raw_frame rf = {
 			.ip = st->ips[i],
 			.kernel = tgid == 0,
 		};
 		struct frame *f;
+		size_t n = 1;
 
 		if (tgid) {
 			rf.base = st->maps[i].base;
@@ -168,12 +165,26 @@ static int resolve_stack(struct tracer *t, uint32_t tgid, uint64_t hash, struct 
 			if (!rf.base && !rf.ino && i > 0 && !st->incomplete)
 				break;
 		}
-		f = &site->frames[site->nframes++];
-		memset(f, 0, sizeof(*f));
+		if (site->nframes + COLLECT_MAX_INLINED > cap) {
+			cap = cap ? cap * 2 : st->nr + COLLECT_MAX_INLINED;
+			f = realloc(site->frames, cap * sizeof(*f));
+			if (!f) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			site->frames = f;
+		}
+		f = &site->frames[site->nframes];
+		memset(f, 0, COLLECT_MAX_INLINED * sizeof(*f));
 		f->addr = rf.ip;
 		if (r && r->resolve)
-			r->resolve(r->ctx, tgid, &rf, f);
+			n = r->resolve(r->ctx, tgid, &rf, f, COLLECT_MAX_INLINED);
+		site->nframes += n ? n : 1;
 	}
+	if (!site->frames)
+		site->frames = calloc(1, sizeof(*site->frames));
+	if (!site->frames)
+		err = -ENOMEM;
 cleanup:
 	free(st);
 	return err;

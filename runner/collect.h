@@ -20,11 +20,19 @@ struct raw_frame {
 	int kernel;
 };
 
-/* Turns raw frames into symbolized ones; strings must outlive the collection. */
+/*
+ * Turns a raw frame into symbolized ones: the frame, preceded by the functions inlined
+ * at its address (struct frame's inlined). Writes at most max (at least one) frames to
+ * out, whose addr is set, and returns how many. Strings must outlive the collection.
+ */
 struct frame_resolver {
-	int (*resolve)(void *ctx, uint32_t tgid, const struct raw_frame *rf, struct frame *out);
+	size_t (*resolve)(void *ctx, uint32_t tgid, const struct raw_frame *rf, struct frame *out,
+			  size_t max);
 	void *ctx;
 };
+
+/* Frames of inlined functions a raw frame may stand for, at the most. */
+#define COLLECT_MAX_INLINED 16
 
 struct collect_filter {
 	int all;		/* every process (and the kernel), not just tgid */

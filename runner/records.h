@@ -20,6 +20,7 @@ struct frame {
 	const char *function;	/* demangled function name, or NULL when unknown */
 	const char *file;	/* source file from debug info, or NULL */
 	int line;		/* source line, 0 when unknown */
+	int inlined;		/* a function inlined into the next frame, at its address */
 };
 
 /* One outstanding block, for listings such as memleak -a. */

@@ -199,14 +199,18 @@ int resolver__add_maps(struct resolver *r, pid_t pid)
 	return err;
 }
 
-int resolver__frame(void *ctx, uint32_t tgid, const struct raw_frame *rf, struct frame *out)
+size_t resolver__frame(void *ctx, uint32_t tgid, const struct raw_frame *rf, struct frame *out,
+		       size_t max)
 {
 	struct resolver *r = ctx;
 	struct known_file *f;
+	int n;
 
 	out->addr = rf->ip;
-	if (rf->kernel)
-		return symbolizer__resolve_kernel(r->sym, rf->ip, out);
+	if (rf->kernel) {
+		symbolizer__resolve_kernel(r->sym, rf->ip, out);
+		return 1;
+	}
 	if (!rf->ino && !rf->base) {
 		/*
 		 * The tracer could not read this frame's mapping (its lock was busy): use the
@@ -221,21 +225,25 @@ int resolver__frame(void *ctx, uint32_t tgid, const struct raw_frame *rf, struct
 				known.base = m->base;
 				known.ino = m->ino;
 				known.dev = m->dev;
-				return resolver__frame(ctx, tgid, &known, out);
+				return resolver__frame(ctx, tgid, &known, out, max);
 			}
 		}
 	}
 	if (!rf->ino) {
 		out->module = rf->base ? "[anon]" : NULL;
-		return -ENOENT;
+		return 1;
 	}
 	f = find_file(r, rf->dev, rf->ino);
 	if (!f)
-		return -ENOENT;
-	symbolizer__resolve_file(r->sym, f->path, rf->ip - rf->base, 1, out);
-	out->addr = rf->ip;
-	out->module = f->name;
-	return 0;
+		return 1;
+	n = symbolizer__resolve_file(r->sym, f->path, rf->ip - rf->base, 1, out, max);
+	if (n < 1)
+		n = 1;
+	for (int i = 0; i < n; i++) {
+		out[i].addr = rf->ip;
+		out[i].module = f->name;
+	}
+	return (size_t)n;
 }
 
 struct frame_resolver resolver__as_frame_resolver(struct resolver *r)

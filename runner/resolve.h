@@ -32,7 +32,8 @@ int resolve_process_path(pid_t pid, const char *path, char *buf, size_t len);
 int resolver__add_maps(struct resolver *r, pid_t pid);
 
 /* The frame_resolver callback: ctx is a struct resolver. */
-int resolver__frame(void *ctx, uint32_t tgid, const struct raw_frame *rf, struct frame *out);
+size_t resolver__frame(void *ctx, uint32_t tgid, const struct raw_frame *rf, struct frame *out,
+		       size_t max);
 
 /* A frame_resolver bound to r. */
 struct frame_resolver resolver__as_frame_resolver(struct resolver *r);

@@ -45,6 +45,18 @@ struct sym {
 	uint8_t underscores;
 };
 
+/* A small open-addressing table from a pair of integers to a pointer (never NULL). */
+struct kv {
+	uint64_t a, b;
+	void *val;
+};
+
+struct kv_table {
+	struct kv *slots;
+	size_t cap;		/* a power of two, or 0 */
+	size_t n;
+};
+
 /* One address range of a compile unit, to find the unit (and line table) of an address. */
 struct cu_range {
 	uint64_t start, end;
@@ -69,19 +81,26 @@ struct module {
 	Dwarf *alt_dwarf;
 	struct cu_range *cus;	/* sorted by start */
 	size_t ncus;
+	struct kv_table inlines;	/* ELF address -> struct inline_chain, as looked up */
 };
 
-/* A small open-addressing table from a pair of integers to a pointer (never NULL). */
-struct kv {
-	uint64_t a, b;
-	void *val;
+/*
+ * The functions inlined at one address, innermost first, each with the place it was
+ * called from in the next one out (the last: in the function the address is in).
+ */
+struct inline_call {
+	const char *function;
+	const char *call_file;
+	int call_line;
 };
 
-struct kv_table {
-	struct kv *slots;
-	size_t cap;		/* a power of two, or 0 */
+struct inline_chain {
 	size_t n;
+	struct inline_call calls[];
 };
+
+/* What the inline table holds for an address where nothing is inlined. */
+static struct inline_chain no_inline_chain;
 
 /* Interned strings: every string handed out in a frame, each stored once. */
 struct str_set {
@@ -296,6 +315,10 @@ static void module_free(struct module *m)
 		elf_end(m->debug_elf);
 	if (m->elf)
 		elf_end(m->elf);
+	for (size_t i = 0; i < m->inlines.cap; i++)
+		if (m->inlines.slots[i].val != &no_inline_chain)
+			free(m->inlines.slots[i].val);
+	free(m->inlines.slots);
 	free(m->loads);
 	free(m->syms);
 	free(m->cus);
@@ -1002,13 +1025,29 @@ static struct cu_range *module_find_cu(struct module *m, uint64_t vaddr)
 	return NULL;
 }
 
+/* A unit's source path, made whole with its compilation directory when relative. */
+static const char *unit_path(struct symbolizer *s, Dwarf_Die *cudie, const char *src)
+{
+	Dwarf_Attribute attr;
+	const char *dir, *whole;
+	char *full = NULL;
+
+	if (!src || src[0] == '/')
+		return src ? intern(s, src) : NULL;
+	dir = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &attr));
+	if (!dir || asprintf(&full, "%s/%s", dir, src) < 0)
+		return intern(s, src);
+	whole = intern(s, full);
+	free(full);
+	return whole;
+}
+
 /* f->file and f->line for vaddr, when the module has DWARF lines for it. */
 static void module_find_line(struct symbolizer *s, struct module *m, uint64_t vaddr,
 			     struct frame *f)
 {
 	struct cu_range *r;
 	Dwarf_Line *line;
-	const char *src;
 	int lineno = 0;
 
 	if (!m->dwarf_loaded)
@@ -1021,23 +1060,97 @@ static void module_find_line(struct symbolizer *s, struct module *m, uint64_t va
 		return;
 	if (dwarf_lineno(line, &lineno))
 		lineno = 0;
-	src = dwarf_linesrc(line, NULL, NULL);
-	if (src && src[0] != '/') {
-		/* A name relative to the unit's compilation directory: made whole. */
-		Dwarf_Attribute attr;
-		const char *dir = dwarf_formstring(dwarf_attr(&r->cudie, DW_AT_comp_dir, &attr));
-		char *full = NULL;
-
-		if (dir && asprintf(&full, "%s/%s", dir, src) > 0) {
-			f->file = intern(s, full);
-			free(full);
-		} else {
-			f->file = intern(s, src);
-		}
-	} else if (src) {
-		f->file = intern(s, src);
-	}
+	f->file = unit_path(s, &r->cudie, dwarf_linesrc(line, NULL, NULL));
 	f->line = lineno;
+}
+
+/* An inlined function's name: its linkage name demangled (C++ with its class), or its name. */
+static const char *inlined_name(struct symbolizer *s, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *linkage, *name;
+	char *demangled;
+
+	linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!linkage)
+		linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (!linkage)
+		return (name = dwarf_diename(die)) ? intern(s, name) : NULL;
+	demangled = symbolize_demangle(linkage);
+	name = intern(s, demangled ? demangled : linkage);
+	free(demangled);
+	return name;
+}
+
+/* The inlined calls at vaddr from its unit's DIEs (DW_TAG_inlined_subroutine scopes). */
+static struct inline_chain *find_inline_chain(struct symbolizer *s, struct module *m,
+					      uint64_t vaddr)
+{
+	struct cu_range *r = module_find_cu(m, vaddr);
+	struct inline_chain *c = NULL;
+	Dwarf_Die *scopes = NULL;
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0, k = 0;
+	int n;
+
+	if (!r)
+		return NULL;
+	/*
+	 * The innermost scope at vaddr, then the DIEs that contain it: the concrete inlined
+	 * instances nest in each other there (the scopes of the address itself would
+	 * continue with where the innermost function was defined, not where it was called).
+	 */
+	n = dwarf_getscopes(&r->cudie, vaddr, &scopes);
+	if (n > 0) {
+		Dwarf_Die innermost = scopes[0];
+
+		free(scopes);
+		scopes = NULL;
+		n = dwarf_getscopes_die(&innermost, &scopes);
+	}
+	for (int i = 0; i < n; i++)
+		k += dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
+	if (k)
+		c = calloc(1, sizeof(*c) + k * sizeof(c->calls[0]));
+	if (c && dwarf_getsrcfiles(&r->cudie, &files, &nfiles))
+		files = NULL;
+	for (int i = 0; c && i < n; i++) {
+		struct inline_call *call = &c->calls[c->n];
+		Dwarf_Attribute attr;
+		Dwarf_Word v;
+
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		call->function = inlined_name(s, &scopes[i]);
+		if (files && !dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &v) &&
+		    v < nfiles)
+			call->call_file = unit_path(s, &r->cudie, dwarf_filesrc(files, v, NULL, NULL));
+		if (!dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &v))
+			call->call_line = (int)v;
+		c->n++;
+	}
+	free(scopes);
+	return c;
+}
+
+/* The inlined calls at vaddr, looked up once per address; NULL when there are none. */
+static const struct inline_chain *module_inline_chain(struct symbolizer *s, struct module *m,
+						      uint64_t vaddr)
+{
+	struct inline_chain *c = kv_get(&m->inlines, vaddr, 0);
+
+	if (!c) {
+		if (!m->dwarf_loaded)
+			module_load_dwarf(m);
+		c = find_inline_chain(s, m, vaddr);
+		if (!c)
+			c = &no_inline_chain;
+		if (kv_put(&m->inlines, vaddr, 0, c) && c != &no_inline_chain) {
+			free(c);
+			c = &no_inline_chain;
+		}
+	}
+	return c->n ? c : NULL;
 }
 
 /* --- resolving ----------------------------------------------------------------------------- */
@@ -1060,20 +1173,20 @@ static int offset_to_vaddr(const struct module *m, uint64_t off, uint64_t *vaddr
  * reported address lies past the byte looked up (1 for a return address), so that
  * f->offset counts from the reported address.
  */
-static void resolve_in_module(struct symbolizer *s, struct module *m, uint64_t file_off,
-			      uint64_t delta, struct frame *f)
+static int resolve_in_module(struct symbolizer *s, struct module *m, uint64_t file_off,
+			     uint64_t delta, struct frame *f, uint64_t *vaddr)
 {
 	struct sym *sym;
-	uint64_t vaddr;
 
-	if (!m->elf || offset_to_vaddr(m, file_off, &vaddr))
-		return;
-	sym = module_find_sym(s, m, vaddr);
+	if (!m->elf || offset_to_vaddr(m, file_off, vaddr))
+		return -ENOENT;
+	sym = module_find_sym(s, m, *vaddr);
 	if (sym) {
 		f->function = sym_shown(s, sym);
-		f->offset = vaddr + delta - sym->start;
+		f->offset = *vaddr + delta - sym->start;
 	}
-	module_find_line(s, m, vaddr, f);
+	module_find_line(s, m, *vaddr, f);
+	return 0;
 }
 
 int symbolizer__resolve_file_offset(struct symbolizer *s, dev_t dev, ino_t ino,
@@ -1089,7 +1202,7 @@ int symbolizer__resolve_file_offset(struct symbolizer *s, dev_t dev, ino_t ino,
 	f->module = m ? m->name : NULL;
 	if (!m)
 		return -ENOENT;
-	resolve_in_module(s, m, file_offset - delta, delta, f);
+	resolve_in_module(s, m, file_offset - delta, delta, f, &(uint64_t){ 0 });
 	return 0;
 }
 
@@ -1125,15 +1238,20 @@ cleanup:
 }
 
 int symbolizer__resolve_file(struct symbolizer *s, const char *path, uint64_t file_offset,
-			     int is_return_addr, struct frame *f)
+			     int is_return_addr, struct frame *out, size_t max)
 {
 	const char *name = intern(s, path);
-	uint64_t delta = is_return_addr && file_offset ? 1 : 0;
+	uint64_t delta = is_return_addr && file_offset ? 1 : 0, vaddr;
+	const struct inline_chain *chain;
+	struct frame f = { 0 };
 	struct module *m;
+	size_t k;
 	int err;
 
 	if (!name)
 		return -ENOMEM;
+	if (!max)
+		return -EINVAL;
 	m = kv_get(&s->by_path, (uintptr_t)name, 0);
 	if (!m) {
 		err = symbolizer__open_file(s, path);
@@ -1141,13 +1259,33 @@ int symbolizer__resolve_file(struct symbolizer *s, const char *path, uint64_t fi
 			return err == -ENOMEM ? err : -ENOENT;
 		m = kv_get(&s->by_path, (uintptr_t)name, 0);
 	}
-	f->function = NULL;
-	f->offset = 0;
-	f->file = NULL;
-	f->line = 0;
-	f->module = name;
-	resolve_in_module(s, m, file_offset - delta, delta, f);
-	return 0;
+	f.addr = out[0].addr;
+	f.module = name;
+	chain = resolve_in_module(s, m, file_offset - delta, delta, &f, &vaddr) ? NULL :
+		module_inline_chain(s, m, vaddr);
+	if (!chain || max < 2) {
+		out[0] = f;
+		return 1;
+	}
+	/*
+	 * The innermost inlined function is where the line table puts the address; each one
+	 * further out, and the function itself, at the call of the one inside it.
+	 */
+	k = chain->n < max - 1 ? chain->n : max - 1;
+	for (size_t j = 0; j < k; j++) {
+		out[j] = (struct frame){
+			.addr = f.addr,
+			.module = name,
+			.function = chain->calls[j].function,
+			.file = j ? chain->calls[j - 1].call_file : f.file,
+			.line = j ? chain->calls[j - 1].call_line : f.line,
+			.inlined = 1,
+		};
+	}
+	out[k] = f;
+	out[k].file = chain->calls[chain->n - 1].call_file;
+	out[k].line = chain->calls[chain->n - 1].call_line;
+	return (int)k + 1;
 }
 
 /* --- address spaces ------------------------------------------------------------------------ */
@@ -1501,7 +1639,8 @@ int symbolizer__resolve_user(struct symbolizer *s, struct addr_space *as, uint64
 		return -ENOENT;
 	f->module = map->name;
 	if (map->mod)
-		resolve_in_module(s, map->mod, lookup - map->start + map->pgoff, addr - lookup, f);
+		resolve_in_module(s, map->mod, lookup - map->start + map->pgoff, addr - lookup, f,
+				  &(uint64_t){ 0 });
 	return 0;
 }
 

@@ -90,11 +90,14 @@ int symbolizer__open_file(struct symbolizer *s, const char *path);
 
 /*
  * Like symbolizer__resolve_file_offset for the file at path, opened and cached on first
- * use. f->module is set to path as cached. Returns 0, or -ENOENT when the file cannot
- * be opened.
+ * use, with the functions inlined at that place: out[0..n-2] are those (inlined set,
+ * innermost first, each at the line it has there), out[n-1] the function the code is in,
+ * at the line of the outermost inlined call. At most max frames; out[0].addr is copied to
+ * each. f->module is set to path as cached. Returns n (at least 1), or -ENOENT when the
+ * file cannot be opened.
  */
 int symbolizer__resolve_file(struct symbolizer *s, const char *path, uint64_t file_offset,
-			     int is_return_addr, struct frame *f);
+			     int is_return_addr, struct frame *out, size_t max);
 
 /*
  * Fills *f (all of it) for a kernel address: f->function, f->offset, and f->module as

@@ -58,6 +58,46 @@ static __attribute__((noinline)) void *probe_here(int *line)
 	return ret;
 }
 
+/*
+ * A function inlined twice over: inline_host calls inlined_outer, inlined_outer calls
+ * inlined_inner, both inlined; inlined_inner calls where_am_i, whose return address is in
+ * inline_host's code but on lines of the inlined functions.
+ */
+static int inline_lines[3];	/* of the call in inlined_inner, inlined_outer, inline_host */
+
+static inline __attribute__((always_inline)) void *inlined_inner(void)
+{
+	void *ret;
+
+	/* clang-format off */
+	inline_lines[0] = __LINE__; ret = where_am_i();
+	/* clang-format on */
+	__asm__ volatile("" : : "r"(ret) : "memory");
+	return ret;
+}
+
+static inline __attribute__((always_inline)) void *inlined_outer(void)
+{
+	void *ret;
+
+	/* clang-format off */
+	inline_lines[1] = __LINE__; ret = inlined_inner();
+	/* clang-format on */
+	__asm__ volatile("" : : "r"(ret) : "memory");
+	return ret;
+}
+
+static __attribute__((noinline)) void *inline_host(void)
+{
+	void *ret;
+
+	/* clang-format off */
+	inline_lines[2] = __LINE__; ret = inlined_outer();
+	/* clang-format on */
+	__asm__ volatile("" : : "r"(ret) : "memory");
+	return ret;
+}
+
 static jmp_buf escape_jb;
 static void *volatile escape_ret;
 
@@ -678,11 +718,48 @@ START_TEST(test_file_offset)
 			 -ENOENT);
 	ck_assert_ptr_null(f.function);
 	/* By path, opened on first use. */
-	ck_assert_int_eq(symbolizer__resolve_file(s, self_exe(), off + 1, 1, &f), 0);
+	ck_assert_int_eq(symbolizer__resolve_file(s, self_exe(), off + 1, 1, &f, 1), 1);
 	ck_assert_str_eq(f.function, "sym_target");
 	ck_assert_uint_eq(f.offset, 1);
-	ck_assert_int_eq(symbolizer__resolve_file(s, "/nonexistent/file", 0, 0, &f), -ENOENT);
+	ck_assert_int_eq(f.inlined, 0);
+	ck_assert_int_eq(symbolizer__resolve_file(s, "/nonexistent/file", 0, 0, &f, 1), -ENOENT);
 	addr_space__free(as);
+	symbolizer__free(s);
+}
+END_TEST
+
+/*
+ * Functions inlined at a return address come first, innermost first, each at its line
+ * there; the function the code is in comes last, at the line of the outermost call.
+ */
+START_TEST(test_inlined_frames)
+{
+	struct symbolizer *s = symbolizer__new();
+	uintptr_t ret = (uintptr_t)inline_host();
+	struct object_info exe = object_of((void *)ret);
+	uint64_t off = ret - exe.bias - exe.text.p_vaddr + exe.text.p_offset;
+	struct frame f[8] = { { .addr = ret } };
+	int n;
+
+	n = symbolizer__resolve_file(s, self_exe(), off, 1, f, 8);
+	ck_assert_int_eq(n, 3);
+	ck_assert_str_eq(f[0].function, "inlined_inner");
+	ck_assert_int_eq(f[0].inlined, 1);
+	ck_assert_int_eq(f[0].line, inline_lines[0]);
+	ck_assert_str_eq(f[1].function, "inlined_outer");
+	ck_assert_int_eq(f[1].inlined, 1);
+	ck_assert_int_eq(f[1].line, inline_lines[1]);
+	ck_assert_str_eq(f[2].function, "inline_host");
+	ck_assert_int_eq(f[2].inlined, 0);
+	ck_assert_int_eq(f[2].line, inline_lines[2]);
+	for (int i = 0; i < n; i++) {
+		ck_assert_uint_eq(f[i].addr, ret);
+		ck_assert_str_eq(base_name(f[i].file), "check_symbolize.c");
+	}
+	/* Room for one frame: the function the code is in, at the line the code has. */
+	ck_assert_int_eq(symbolizer__resolve_file(s, self_exe(), off, 1, f, 1), 1);
+	ck_assert_str_eq(f[0].function, "inline_host");
+	ck_assert_int_eq(f[0].line, inline_lines[0]);
 	symbolizer__free(s);
 }
 END_TEST
@@ -862,6 +939,7 @@ static Suite *symbolize_suite(void)
 	tcase_add_test(tc, test_other_root);
 	tcase_add_test(tc, test_shadowing);
 	tcase_add_test(tc, test_file_offset);
+	tcase_add_test(tc, test_inlined_frames);
 	tcase_add_test(tc, test_unmapped_and_reset);
 	tcase_add_test(tc, test_main_executable_by_link_map);
 	tcase_add_test(tc, test_many_frames);
