@@ -242,6 +242,37 @@ START_TEST(test_lsan_suppressions)
 }
 END_TEST
 
+/*
+ * Functions the compiler inlined are frames, as valgrind and LeakSanitizer show them: the
+ * site is named by them, and suppressions written for either tool that name them match.
+ */
+START_TEST(test_inlined_functions_are_frames)
+{
+	static const char *const files[] = {
+		"leak:make_buffer\n",
+		"{\n   inlined buffer\n   Memcheck:Leak\n   fun:malloc\n   fun:make_buffer\n"
+		"   fun:fill\n   fun:main\n}\n",
+	};
+	char *names = failing_site_names("", fixture("tests/fixtures/inlined"));
+	struct run_result r;
+	char supp[512], opts[600];
+
+	ck_assert_str_eq(names, "make_buffer < fill < main (inlined.c)\n");
+	free(names);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		make_tmpdir();
+		snprintf(supp, sizeof(supp), "%s/inlined.supp", tmpdir);
+		write_file(supp, files[i]);
+		snprintf(opts, sizeof(opts), "--suppressions %s", supp);
+		gate(&r, opts, fixture("tests/fixtures/inlined"));
+		ck_assert_msg(r.status == 0, "%s: exit %d\n%s", files[i], r.status, r.err);
+		ck_assert_msg(!strstr(r.err, "matched nothing"), "%s", r.err);
+		run_result_free(&r);
+		remove_tmpdir();
+	}
+}
+END_TEST
+
 START_TEST(test_valgrind_suppressions)
 {
 	struct run_result r;
@@ -898,6 +929,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_sudo_user);
 	tcase_add_test(tc, test_only_traced_tree_pays);
 	tcase_add_test(tc, test_exec_replaces_probes);
+	tcase_add_test(tc, test_inlined_functions_are_frames);
 	tcase_add_loop_test(tc, test_sites_named_without_frame_pointers, 0, 2);
 	tcase_add_test(tc, test_untraceable_exits_99_or_77);
 	tcase_add_test(tc, test_usage_errors);
