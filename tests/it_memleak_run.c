@@ -378,9 +378,42 @@ START_TEST(test_children_judged_separately)
 END_TEST
 
 /*
- * dash has no frame pointers: its stacks are cut after the first frame, where the walk
- * read garbage that differs from call to call. Stacks that are the same once cut are one
- * site, not one site per garbage value.
+ * Children are followed however they are started: vfork, posix_spawn (clone with
+ * CLONE_VM|CLONE_VFORK), a bare clone; each is judged as a process of its own, with its
+ * own leaks, and the parent, which leaks nothing, passes.
+ */
+START_TEST(test_every_way_to_start_a_child)
+{
+	static const char *const modes[] = { "vfork", "posix_spawn", "clone" };
+	struct run_result r;
+	char cmd[1024];
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s %s malloc", fixture("tests/fixtures/spawns"),
+			 modes[i], fixture("tests/fixtures/allocs"));
+		gate(&r, "", cmd);
+		ck_assert_msg(r.status == 23, "%s: exit %d\n%s", modes[i], r.status, r.err);
+		ck_assert_msg(strstr(r.err, "exited with status 0: 2 failing sites, 3003 bytes in 3 "
+					    "allocations") && strstr(r.err, "leak_malloc < main"),
+			      "%s: the child's leaks are not its own\n%s", modes[i], r.err);
+		ck_assert_msg(!strstr(r.err, "spawns["), "%s: the parent charged\n%s", modes[i], r.err);
+		run_result_free(&r);
+	}
+	/* A cloned process that runs the parent's code, and leaks in it. */
+	snprintf(cmd, sizeof(cmd), "%s clone-leak", fixture("tests/fixtures/spawns"));
+	gate(&r, "", cmd);
+	ck_assert_msg(r.status == 23, "clone-leak: exit %d\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "1 failing site, 7777 bytes in 1 allocation") &&
+		      strstr(r.err, "cloned_child"), "%s", r.err);
+	run_result_free(&r);
+}
+END_TEST
+
+/*
+ * No two sites of a process have the same frames. A stack cut where a walk went astray
+ * (by frame pointer through code that has neither frame pointers nor unwind rows) ends
+ * in garbage that differs from call to call; the stacks that are the same once cut are
+ * one site, not one site per garbage value. Checked on all of dash's allocations.
  */
 START_TEST(test_cut_stacks_are_one_site)
 {
@@ -930,6 +963,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_only_traced_tree_pays);
 	tcase_add_test(tc, test_exec_replaces_probes);
 	tcase_add_test(tc, test_inlined_functions_are_frames);
+	tcase_add_test(tc, test_every_way_to_start_a_child);
 	tcase_add_loop_test(tc, test_sites_named_without_frame_pointers, 0, 2);
 	tcase_add_test(tc, test_untraceable_exits_99_or_77);
 	tcase_add_test(tc, test_usage_errors);
