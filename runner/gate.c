@@ -214,27 +214,24 @@ static void learn_objects(struct gate *g, const struct allocator *alloc)
  */
 static void probe_new_program(struct gate *g, struct traced_proc *p)
 {
+	const char *comm = p->comm ? p->comm : "?";
 	const struct allocator *alloc;
 	int fresh, err;
 
 	alloc = images__allocator(g->images, p->pid, &fresh);
-	if (!alloc) {
-		err = -errno;
-		if (err != -ESRCH)
-			fprintf(stderr, "memleak-run: warning: %s[%d] is not traced after its exec: "
-					"cannot read the allocator of %s: %s\n", p->comm ? p->comm : "?",
-				p->pid, p->exe ? p->exe : "its program", strerror(-err));
-		return;
-	}
-	if (fresh)
+	err = alloc ? 0 : -errno;
+	if (alloc && fresh)
 		learn_objects(g, alloc);
-	err = tracer__attach_image(g->tracer, p->pid, alloc);
+	if (alloc)
+		err = tracer__attach_image(g->tracer, p->pid, alloc);
+	/* A process gone meanwhile is judged at its exit event, with nothing to say here. */
 	if (err && err != -ESRCH)
-		fprintf(stderr, "memleak-run: warning: %s[%d] is not traced after its exec: %s\n",
-			p->comm ? p->comm : "?", p->pid, strerror(-err));
+		fprintf(stderr, "memleak-run: warning: %s[%d] is not traced after its exec of %s: "
+				"%s%s\n", comm, p->pid, p->exe ? p->exe : "a program",
+			alloc ? "" : "cannot read its allocator: ", strerror(-err));
 	else if (!err && g->opts.verbose > 1)
-		fprintf(stderr, "memleak-run: %s[%d] executed %s: probes on %s\n",
-			p->comm ? p->comm : "?", p->pid, p->exe ? p->exe : "?", alloc->objects);
+		fprintf(stderr, "memleak-run: %s[%d] executed %s: probes on %s\n", comm, p->pid,
+			p->exe ? p->exe : "?", alloc->objects);
 }
 
 static int on_event(void *ctx, const struct memleak_event *e)
@@ -302,12 +299,9 @@ static int on_event(void *ctx, const struct memleak_event *e)
 		}
 		break;
 	case EV_EXIT:
-		if (p) {
-			int err = judge_exit(g, p, e->exit_code);
-
-			if (err && !g->error)
-				g->error = err;
-		}
+		err = p ? judge_exit(g, p, e->exit_code) : 0;
+		if (err && !g->error)
+			g->error = err;
 		break;
 	default:
 		break;
