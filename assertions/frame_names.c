@@ -71,10 +71,10 @@ size_t frame_names_module_stem_len(const char *basename)
 	return so + 3 - basename;
 }
 
-/* Directories whose libraries are the system's, not the program's. */
+/* Directories whose libraries and programs are the system's, not the project's. */
 static const char *const system_dirs[] = {
 	"/lib/", "/lib32/", "/lib64/", "/libx32/", "/usr/lib/", "/usr/lib32/", "/usr/lib64/",
-	"/usr/libx32/", "/usr/libexec/", NULL,
+	"/usr/libx32/", "/usr/libexec/", "/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", NULL,
 };
 
 /* Runtime libraries wherever they are installed, as globs on the file name. */

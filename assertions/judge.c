@@ -442,7 +442,7 @@ struct judgement *judge__run(const struct proc_record *procs, size_t nprocs,
 		err = number_repeats(pj);
 		if (err)
 			goto cleanup;
-		suppressions__begin_process(supp);
+		suppressions__begin_process(supp, pj->proc->exe);
 		for (size_t k = 0; k < pj->nsites; k++)
 			judge_site(j, pj, &pj->sites[k], supp);
 		if (lost_counts_total(&pj->proc->lost))

@@ -44,6 +44,8 @@ struct rule {
 	size_t npats;
 	int allocator_frame;		/* valgrind: the frame lines start at the allocator */
 	uint64_t min_block;		/* built-in rules: sites of smaller blocks do not match */
+	/* Built-in: a site of a system program without a frame of the project's code. */
+	int system_program;
 	/* Budget accounting within the process being judged. */
 	uint64_t proc_bytes;
 	uint64_t proc_allocs;
@@ -56,6 +58,7 @@ struct suppressions {
 	size_t n, cap;
 	char **files;		/* file names the rules point to */
 	size_t nfiles;
+	int system_process;	/* the process being judged runs a system program */
 };
 
 static const char builtin_file[] = "<builtin>";
@@ -416,8 +419,20 @@ static int lsan_matches(const char *pattern, const struct leak_site *site)
 	return 0;
 }
 
-static int rule_matches(const struct rule *r, const struct leak_site *site)
+/* Whether any frame of the site is in the project's code rather than the system's. */
+static int has_project_frame(const struct leak_site *site)
 {
+	for (size_t i = 0; i < site->nframes; i++)
+		if (!frame_names_is_system_module(site->frames[i].module))
+			return 1;
+	return 0;
+}
+
+static int rule_matches(const struct suppressions *s, const struct rule *r,
+			const struct leak_site *site)
+{
+	if (r->system_program)
+		return s->system_process && !has_project_frame(site);
 	if (r->min_block && (!site->allocs || site->bytes / site->allocs < r->min_block))
 		return 0;
 	if (r->lsan)
@@ -429,7 +444,7 @@ struct suppression_rule *suppressions__match(const struct suppressions *s,
 					     const struct leak_site *site)
 {
 	for (size_t i = 0; s && i < s->n; i++) {
-		if (rule_matches(s->rules[i], site))
+		if (rule_matches(s, s->rules[i], site))
 			return &s->rules[i]->pub;
 	}
 	return NULL;
@@ -442,8 +457,10 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-void suppressions__begin_process(struct suppressions *s)
+void suppressions__begin_process(struct suppressions *s, const char *exe)
 {
+	if (s)
+		s->system_process = exe && frame_names_is_system_module(exe);
 	for (size_t i = 0; s && i < s->n; i++) {
 		s->rules[i]->proc_bytes = 0;
 		s->rules[i]->proc_allocs = 0;
@@ -1167,12 +1184,19 @@ struct builtin {
 	uint64_t max_bytes;
 	uint64_t max_allocs;
 	uint64_t min_block;	/* only sites whose blocks average at least this size */
+	int system_program;	/* instead of frames: see struct rule */
 };
 
 #define FUN(f) { .fun = (f) }
 #define FUN_IN(f, m) { .fun = (f), .module = (m) }
 
 static const struct builtin builtins[] = {
+	/*
+	 * What a system program (a shell, make, an interpreter) leaves allocated at its exit
+	 * is not the project's, unless the project's code allocated it (a frame of it on the
+	 * stack: a library of the project's that the program loaded).
+	 */
+	{ .name = "builtin:system-program", .system_program = 1 },
 	{ .name = "builtin:stdio-buffers",
 	  .frames = { FUN("_IO_file_doallocate|_IO_wfile_doallocate") } },
 	{ .name = "builtin:dynamic-loader", .frames = { FUN_IN("*", LDSO) } },
@@ -1243,6 +1267,7 @@ static struct rule *builtin_rule(const struct builtin *b, int line)
 		r->pats[r->npats - 1].alternatives = 1;
 	}
 	r->min_block = b->min_block;
+	r->system_program = b->system_program;
 	if (b->budget) {
 		r->pub.has_budget = 1;
 		r->pub.budget_per_process = 1;

@@ -57,8 +57,11 @@ int suppressions__add_defaults(struct suppressions *s);
 struct suppression_rule *suppressions__match(const struct suppressions *s,
 					     const struct leak_site *site);
 
-/* Starts judging a new process: budgets that apply per process start again from zero. */
-void suppressions__begin_process(struct suppressions *s);
+/*
+ * Starts judging a new process, running the executable `exe` (NULL: not known): budgets
+ * that apply per process start again from zero.
+ */
+void suppressions__begin_process(struct suppressions *s, const char *exe);
 /*
  * Counts a site the rule matched. Returns 1 when the rule's budget is now exceeded (for
  * this process, with a per-process budget), else 0.

@@ -852,6 +852,42 @@ static void check_shapes(const struct shape *shapes, size_t n)
 	suppressions__free(s);
 }
 
+/*
+ * What a system program (a shell, make) leaves at its exit is the system's: accepted when
+ * no frame is in the project's code, and only in a process that runs a system program.
+ */
+START_TEST(test_builtin_system_program)
+{
+	struct leak_site in_make = { .bytes = 4064, .allocs = 1,
+				     STACK(F("xmalloc", "/usr/bin/make"), F("main", "/usr/bin/make"),
+					   F("__libc_start_call_main", LIBC)) };
+	struct leak_site shell = { .bytes = 28, .allocs = 1,
+				   STACK(F(NULL, "/bin/dash"), F(NULL, "/bin/dash")) };
+	/* A library of the project's, loaded into a system program. */
+	struct leak_site plugin = { .bytes = 64, .allocs = 1,
+				    STACK(F("plugin_init", PLUGIN), F("call_init", LDSO),
+					  F("main", "/usr/bin/python3.11")) };
+	struct suppressions *s = suppressions__new();
+	struct suppression_rule *r;
+
+	ck_assert_int_eq(suppressions__add_defaults(s), 0);
+	suppressions__begin_process(s, "/usr/bin/make");
+	r = suppressions__match(s, &in_make);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->name, "builtin:system-program");
+	suppressions__begin_process(s, "/bin/dash");
+	ck_assert_str_eq(suppressions__match(s, &shell)->name, "builtin:system-program");
+	suppressions__begin_process(s, "/usr/bin/python3.11");
+	ck_assert_ptr_null(suppressions__match(s, &plugin));
+	/* The same stacks in a program of the project's, or one not known, are its leaks. */
+	suppressions__begin_process(s, APP);
+	ck_assert_ptr_null(suppressions__match(s, &in_make));
+	suppressions__begin_process(s, NULL);
+	ck_assert_ptr_null(suppressions__match(s, &shell));
+	suppressions__free(s);
+}
+END_TEST
+
 START_TEST(test_builtin_rules_listed)
 {
 	struct suppressions *s = suppressions__new();
@@ -1018,7 +1054,7 @@ START_TEST(test_charge_run_budget)
 	struct leak_site b = { .bytes = 40, .allocs = 1, STACK(F("b", APP)) };
 	struct leak_site c = { .bytes = 1, .allocs = 1, STACK(F("c", APP)) };
 
-	suppressions__begin_process(s);
+	suppressions__begin_process(s, NULL);
 	ck_assert_int_eq(suppressions__charge(s, r, &a), 0);
 	/* Exactly the budget is within it. */
 	ck_assert_int_eq(suppressions__charge(s, r, &b), 0);
@@ -1026,7 +1062,7 @@ START_TEST(test_charge_run_budget)
 	ck_assert_uint_eq(r->matched_allocs, 3);
 	ck_assert_uint_eq(r->matched_sites, 2);
 	/* Without "per process" the budget spans processes. */
-	suppressions__begin_process(s);
+	suppressions__begin_process(s, NULL);
 	ck_assert_int_eq(suppressions__charge(s, r, &c), 1);
 	ck_assert_uint_eq(r->matched_sites, 3);
 
@@ -1051,9 +1087,9 @@ START_TEST(test_charge_per_process)
 	struct leak_site b = { .bytes = 50, .allocs = 1, STACK(F("b", APP)) };
 
 	ck_assert(r->budget_per_process);
-	suppressions__begin_process(s);
+	suppressions__begin_process(s, NULL);
 	ck_assert_int_eq(suppressions__charge(s, r, &a), 0);
-	suppressions__begin_process(s);
+	suppressions__begin_process(s, NULL);
 	ck_assert_int_eq(suppressions__charge(s, r, &a), 0);
 	ck_assert_int_eq(suppressions__charge(s, r, &b), 1);
 	/* The run's totals keep counting. */
@@ -1079,7 +1115,7 @@ START_TEST(test_loose_budgets)
 
 	/* Nothing matched: unused, not loose. */
 	ck_assert_int_eq(suppressions__is_loose(s, run), 0);
-	suppressions__begin_process(s);
+	suppressions__begin_process(s, NULL);
 	ck_assert_int_eq(suppressions__charge(s, run, &sixty), 0);
 	ck_assert_int_eq(suppressions__is_loose(s, run), 1);
 	ck_assert_int_eq(suppressions__charge(s, run, &forty), 0);
@@ -1087,7 +1123,7 @@ START_TEST(test_loose_budgets)
 
 	/* Per process: the process that used most decides. */
 	ck_assert_int_eq(suppressions__charge(s, proc, &sixty), 0);
-	suppressions__begin_process(s);
+	suppressions__begin_process(s, NULL);
 	ck_assert_int_eq(suppressions__charge(s, proc, &forty), 0);
 	ck_assert_int_eq(suppressions__is_loose(s, proc), 1);
 	ck_assert_int_eq(suppressions__charge(s, proc, &forty), 0);
@@ -1210,6 +1246,7 @@ static Suite *suite(void)
 
 	tcase_add_test(builtin, test_builtin_rules_listed);
 	tcase_add_test(builtin, test_builtin_glibc_shapes);
+	tcase_add_test(builtin, test_builtin_system_program);
 	tcase_add_test(builtin, test_builtin_program_frames_not_matched);
 	tcase_add_test(builtin, test_builtin_cxx_pool_size);
 	suite_add_tcase(s, builtin);

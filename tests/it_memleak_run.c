@@ -378,6 +378,50 @@ START_TEST(test_children_judged_separately)
 END_TEST
 
 /*
+ * `memleak-run -- make check`: make and the shell leave their own memory allocated at
+ * exit, which is not the project's; the programs they run are judged as theirs. With
+ * --no-default-suppressions make's own blocks count too.
+ */
+START_TEST(test_make_check_under_the_gate)
+{
+	char makefile[512], text[2048], cmd[1200], *allocs, *allocs_o0, *leaky;
+	struct run_result r;
+
+	/* make runs in another directory: the programs by absolute paths. */
+	allocs = realpath(fixture("tests/fixtures/allocs"), NULL);
+	allocs_o0 = realpath(fixture("tests/fixtures/allocs-O0"), NULL);
+	leaky = realpath(fixture("tests/fixtures/leaky"), NULL);
+	ck_assert(allocs && allocs_o0 && leaky);
+	make_tmpdir();
+	snprintf(makefile, sizeof(makefile), "%s/Makefile", tmpdir);
+	snprintf(text, sizeof(text), "check:\n\t%s none\n\t%s none && echo checked\n", allocs,
+		 allocs_o0);
+	write_file(makefile, text);
+	snprintf(cmd, sizeof(cmd), "make -s -C %s check", tmpdir);
+	gate(&r, "", cmd);
+	ck_assert_msg(r.status == 0, "clean tests: exit %d\n%s", r.status, r.err);
+	ck_assert_str_eq(r.out, "checked\n");
+	ck_assert_msg(strstr(r.err, "OK: no leaks") && strstr(r.err, "suppressed in"), "%s", r.err);
+	run_result_free(&r);
+	gate(&r, "--no-default-suppressions", cmd);
+	ck_assert_msg(r.status == 23 && strstr(r.err, "make["), "make's own: exit %d\n%s", r.status,
+		      r.err);
+	run_result_free(&r);
+	/* A test that leaks fails the run, by its own sites only. */
+	snprintf(text, sizeof(text), "check:\n\t%s\n", leaky);
+	write_file(makefile, text);
+	gate(&r, "", cmd);
+	ck_assert_msg(r.status == 23, "leaky test: exit %d\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "FAIL: 2 leak sites, 4416 bytes in 6 allocations"), "%s", r.err);
+	run_result_free(&r);
+	remove_tmpdir();
+	free(allocs);
+	free(allocs_o0);
+	free(leaky);
+}
+END_TEST
+
+/*
  * Children are followed however they are started: vfork, posix_spawn (clone with
  * CLONE_VM|CLONE_VFORK), a bare clone; each is judged as a process of its own, with its
  * own leaks, and the parent, which leaks nothing, passes.
@@ -964,6 +1008,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_exec_replaces_probes);
 	tcase_add_test(tc, test_inlined_functions_are_frames);
 	tcase_add_test(tc, test_every_way_to_start_a_child);
+	tcase_add_test(tc, test_make_check_under_the_gate);
 	tcase_add_loop_test(tc, test_sites_named_without_frame_pointers, 0, 2);
 	tcase_add_test(tc, test_untraceable_exits_99_or_77);
 	tcase_add_test(tc, test_usage_errors);
