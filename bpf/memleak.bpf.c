@@ -262,22 +262,26 @@ static __always_inline __u64 read_sp(struct pt_regs *ctx)
 	return *(volatile unsigned long *)&PT_REGS_SP(ctx);
 }
 
-struct vma_lookup {
-	struct frame_mapping *out;
+/* An executable mapping, as the kernel has it; all 0 when the address is in none. */
+struct found_module {
+	__u64 start, end, base, ino;
+	__u32 dev;
 };
 
-static long vma_found(struct task_struct *task, struct vm_area_struct *vma, void *data)
+static long module_vma_found(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
-	struct vma_lookup *l = data;
+	struct found_module *f = data;
 	struct file *file = BPF_CORE_READ(vma, vm_file);
 
 	/* A return address must be in executable memory; anything else is a broken walk. */
 	if (!(BPF_CORE_READ(vma, vm_flags) & 0x4 /* VM_EXEC */))
 		return 0;
-	l->out->base = BPF_CORE_READ(vma, vm_start) - (BPF_CORE_READ(vma, vm_pgoff) << 12);
+	f->start = BPF_CORE_READ(vma, vm_start);
+	f->end = BPF_CORE_READ(vma, vm_end);
+	f->base = f->start - (BPF_CORE_READ(vma, vm_pgoff) << 12);
 	if (file) {
-		l->out->ino = BPF_CORE_READ(file, f_inode, i_ino);
-		l->out->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		f->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		f->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
 	}
 	return 0;
 }
@@ -290,17 +294,17 @@ struct mapping_loop {
 static long map_one_frame(__u32 i, void *data)
 {
 	struct mapping_loop *m = data;
-	struct vma_lookup l;
+	struct found_module f = {};
 	long err;
 	__u32 k = i & (MEMLEAK_STACK_SLOTS - 1);
 
 	if (k >= MEMLEAK_MAX_STACK_DEPTH)
 		return 1;
-	m->st->maps[k].base = 0;
-	m->st->maps[k].ino = 0;
-	m->st->maps[k].dev = 0;
-	l.out = &m->st->maps[k];
-	err = bpf_find_vma(m->task, m->st->ips[k], vma_found, &l, 0);
+	err = bpf_find_vma(m->task, m->st->ips[k], module_vma_found, &f, 0);
+	m->st->maps[k].base = f.base;
+	m->st->maps[k].ino = f.ino;
+	m->st->maps[k].dev = f.dev;
+	m->st->maps[k].pad = 0;
 	/* -EBUSY: another thread holds the address space's lock; not an answer. */
 	if (err == -EBUSY)
 		m->st->incomplete = 1;
@@ -349,29 +353,6 @@ static __always_inline bool stack_bounds(struct thread_state *ts, __u64 sp)
 	ts->stack_lo = r.lo;
 	ts->stack_hi = r.hi;
 	return sp >= r.lo && sp < r.hi;
-}
-
-struct found_module {
-	__u64 start, end, base, ino;
-	__u32 dev;
-};
-
-static long module_vma_found(struct task_struct *task, struct vm_area_struct *vma, void *data)
-{
-	struct found_module *f = data;
-	struct file *file = BPF_CORE_READ(vma, vm_file);
-
-	/* A return address must be in executable memory; anything else is a broken walk. */
-	if (!(BPF_CORE_READ(vma, vm_flags) & 0x4 /* VM_EXEC */))
-		return 0;
-	f->start = BPF_CORE_READ(vma, vm_start);
-	f->end = BPF_CORE_READ(vma, vm_end);
-	f->base = f->start - (BPF_CORE_READ(vma, vm_pgoff) << 12);
-	if (file) {
-		f->ino = BPF_CORE_READ(file, f_inode, i_ino);
-		f->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	}
-	return 0;
 }
 
 /*
