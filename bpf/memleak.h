@@ -107,6 +107,12 @@ struct unwind_row {
 #define MEMLEAK_UNWIND_ROWS (1 << 20)
 #define MEMLEAK_UNWIND_OBJECTS 4096
 
+/* A device number in the kernel's encoding, as BPF reads it (super_block s_dev). */
+static inline __u32 memleak_kernel_dev(unsigned int major, unsigned int minor)
+{
+	return (__u32)major << 20 | (minor & 0xfffff);
+}
+
 /* An object's file, as the kernel identifies it. */
 struct unwind_key {
 	__u64 ino;

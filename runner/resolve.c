@@ -33,11 +33,6 @@ struct resolver {
 	size_t nfiles, cap;
 };
 
-static uint32_t kernel_dev(unsigned int maj, unsigned int min)
-{
-	return (uint32_t)maj << 20 | (min & 0xfffff);
-}
-
 struct resolver *resolver__new(void)
 {
 	struct resolver *r = calloc(1, sizeof(*r));
@@ -112,7 +107,7 @@ int resolver__add_file(struct resolver *r, const char *path)
 
 	if (stat(path, &st))
 		return -errno;
-	return remember(r, kernel_dev(major(st.st_dev), minor(st.st_dev)), st.st_ino, path, path);
+	return remember(r, memleak_kernel_dev(major(st.st_dev), minor(st.st_dev)), st.st_ino, path, path);
 }
 
 int resolve_process_path(pid_t pid, const char *path, char *buf, size_t len)
@@ -144,7 +139,7 @@ int resolver__add_process_file(struct resolver *r, pid_t pid, const char *path)
 		return resolver__add_file(r, path);
 	/* Reports name it as the process knew it, made absolute. */
 	real = path[0] == '/' ? NULL : realpath(full, NULL);
-	err = remember(r, kernel_dev(major(st.st_dev), minor(st.st_dev)), st.st_ino, full,
+	err = remember(r, memleak_kernel_dev(major(st.st_dev), minor(st.st_dev)), st.st_ino, full,
 		       real ? real : path);
 	free(real);
 	return err;
@@ -188,12 +183,12 @@ int resolver__add_maps(struct resolver *r, pid_t pid)
 			   &min, &ino, &name_at) < 7 || !ino || line[name_at] != '/')
 			continue;
 		if (perms[2] == 'x')
-			remember_mapping(r, (uint32_t)pid, start, end, start - pgoff, ino, kernel_dev(maj, min));
+			remember_mapping(r, (uint32_t)pid, start, end, start - pgoff, ino, memleak_kernel_dev(maj, min));
 		line[strcspn(line, "\n")] = '\0';
 		if (strstr(line + name_at, " (deleted)"))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, line + name_at);
-		err = remember(r, kernel_dev(maj, min), ino, path, line + name_at);
+		err = remember(r, memleak_kernel_dev(maj, min), ino, path, line + name_at);
 	}
 	fclose(f);
 	return err;

@@ -794,7 +794,7 @@ int tracer__add_unwind(struct tracer *t, const char *path, int hidden)
 	if (stat(path, &st))
 		return -errno;
 	key.ino = st.st_ino;
-	key.dev = (uint32_t)major(st.st_dev) << 20 | (minor(st.st_dev) & 0xfffff);
+	key.dev = memleak_kernel_dev(major(st.st_dev), minor(st.st_dev));
 	for (size_t i = 0; i < t->nunwind_tried; i++)
 		if (t->unwind_tried[i].ino == key.ino && t->unwind_tried[i].dev == key.dev)
 			return 0;
