@@ -23,6 +23,33 @@ struct frame {
 	int inlined;		/* a function inlined into the next frame, at its address */
 };
 
+/*
+ * What the process's memory at its exit says of a block, in valgrind's words. Ordered so
+ * that the kinds that fail the gate by default come first.
+ */
+enum leak_kind {
+	LEAK_DEFINITE,		/* "definitely lost": nothing points to it */
+	LEAK_INDIRECT,		/* "indirectly lost": only lost blocks point to it */
+	LEAK_POSSIBLE,		/* "possibly lost": only pointers into its middle reach it */
+	LEAK_REACHABLE,		/* "still reachable": a chain of pointers from a root reaches it */
+	LEAK__COUNT,
+};
+
+/* A set of kinds, one bit each (1 << LEAK_*). */
+#define LEAK_KINDS_ALL ((1u << LEAK_DEFINITE) | (1u << LEAK_INDIRECT) | \
+			(1u << LEAK_POSSIBLE) | (1u << LEAK_REACHABLE))
+#define LEAK_KINDS_LOST ((1u << LEAK_DEFINITE) | (1u << LEAK_INDIRECT))
+
+/* "definite", "indirect", "possible", "reachable": valgrind's option values. */
+const char *leak_kind_name(enum leak_kind k);
+/* "definitely lost", "indirectly lost", "possibly lost", "still reachable". */
+const char *leak_kind_words(enum leak_kind k);
+/*
+ * Parses a valgrind kind list ("definite,indirect", "all", "none") into a set. Returns 0,
+ * or -EINVAL with *bad pointing at the word not understood.
+ */
+int leak_kinds_parse(const char *list, unsigned int *set, const char **bad);
+
 /* One outstanding block, for listings such as memleak -a. */
 struct block {
 	uint64_t addr;
@@ -34,6 +61,10 @@ struct block {
 struct leak_site {
 	uint64_t bytes;
 	uint64_t allocs;
+	enum leak_kind kind;	/* every block of a site is of one kind */
+	/* Definitely lost sites: the indirectly lost blocks their blocks held. */
+	uint64_t indirect_bytes;
+	uint64_t indirect_allocs;
 	size_t nframes;
 	struct frame *frames;	/* innermost first: frames[0] called the allocator */
 	size_t nblocks;		/* blocks listed, may be 0 even when allocs > 0 */
@@ -60,6 +91,13 @@ struct proc_record {
 	int exited;		/* 1 when the process has exited */
 	int exit_code;		/* exit status when exited normally */
 	int term_signal;	/* signal that ended it, 0 when it exited */
+	/*
+	 * Whether its memory was read at its exit: then each site's kind is what its memory
+	 * said. Otherwise every block is taken as definitely lost, and scan_error says why.
+	 */
+	int scanned;
+	const char *scan_error;	/* NULL when scanned */
+	uint64_t scan_ns;	/* how long the process was held for the scan */
 	size_t nsites;
 	struct leak_site *sites;
 	struct lost_counts lost;
