@@ -26,6 +26,7 @@ struct gen_rule {
 	size_t nwild;		/* lines that match more than one name */
 	uint64_t bytes;
 	uint64_t allocs;
+	unsigned int kinds;	/* of the sites it accepts: "kinds:" keeps them */
 };
 
 /* Appends "\t<kind><text>\n" to *buf, or fails with -ENOMEM. */
@@ -122,6 +123,7 @@ static int collect_site(struct gen_rule **rules, size_t *n, const struct site_ju
 		if (strcmp(same->lines, r.lines))
 			continue;
 		/* The same site in several processes, or stacks alike in all pinned frames. */
+		same->kinds |= 1u << sj->site->kind;
 		same->bytes = add_sat(same->bytes, sj->site->bytes);
 		same->allocs = add_sat(same->allocs, sj->site->allocs);
 		if (strcmp(r.name, same->name) < 0)
@@ -137,6 +139,7 @@ static int collect_site(struct gen_rule **rules, size_t *n, const struct site_ju
 	*rules = grown;
 	r.bytes = sj->site->bytes;
 	r.allocs = sj->site->allocs;
+	r.kinds = 1u << sj->site->kind;
 	(*rules)[(*n)++] = r;
 	return 0;
 }
@@ -175,9 +178,19 @@ int gen_suppressions__print(FILE *out, const struct judgement *j)
 		fprintf(out, "#\n# Not covered: %" PRIu64 " bytes in %" PRIu64 " allocations "
 			"without a stack; raise --max-leaked-bytes\n# and --max-leaked-allocs "
 			"for them.\n", stackless_bytes, stackless_allocs);
-	for (size_t k = 0; k < n; k++)
-		fprintf(out, "\nleak %s\n%s\tbudget: %" PRIu64 " bytes, %" PRIu64 " allocs\n",
-			rules[k].name, rules[k].lines, rules[k].bytes, rules[k].allocs);
+	for (size_t k = 0; k < n; k++) {
+		const char *sep = "";
+
+		fprintf(out, "\nleak %s\n%s\tkinds: ", rules[k].name, rules[k].lines);
+		for (int kind = 0; kind < LEAK__COUNT; kind++) {
+			if (rules[k].kinds & (1u << kind)) {
+				fprintf(out, "%s%s", sep, leak_kind_name(kind));
+				sep = ",";
+			}
+		}
+		fprintf(out, "\n\tbudget: %" PRIu64 " bytes, %" PRIu64 " allocs\n", rules[k].bytes,
+			rules[k].allocs);
+	}
 	if (fflush(out) || ferror(out))
 		err = -EIO;
 cleanup:

@@ -162,6 +162,10 @@ char *site_name(const struct leak_site *site)
 		sb_str(&b, frame_names_basename(own->file));
 		sb_str(&b, ")");
 	}
+	if (site->kind != LEAK_DEFINITE) {
+		sb_str(&b, ", ");
+		sb_str(&b, leak_kind_words(site->kind));
+	}
 	return sb_finish(&b);
 }
 
@@ -338,11 +342,20 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 }
 
 static void judge_site(struct judgement *j, struct proc_judgement *pj, struct site_judgement *sj,
-		       struct suppressions *supp)
+		       struct suppressions *supp, unsigned int error_kinds)
 {
 	const struct leak_site *site = sj->site;
-	struct suppression_rule *rule = supp ? suppressions__match(supp, site) : NULL;
+	struct suppression_rule *rule;
 
+	if ((unsigned int)site->kind < LEAK__COUNT) {
+		pj->kind_bytes[site->kind] = add_sat(pj->kind_bytes[site->kind], site->bytes);
+		pj->kind_allocs[site->kind] = add_sat(pj->kind_allocs[site->kind], site->allocs);
+	}
+	if (!(error_kinds & (1u << site->kind))) {
+		sj->verdict = SITE_NOT_AN_ERROR;
+		return;
+	}
+	rule = supp ? suppressions__match(supp, site) : NULL;
 	sj->rule = rule;
 	if (!rule) {
 		sj->verdict = SITE_LEAK;
@@ -444,7 +457,8 @@ struct judgement *judge__run(const struct proc_record *procs, size_t nprocs,
 			goto cleanup;
 		suppressions__begin_process(supp, pj->proc->exe);
 		for (size_t k = 0; k < pj->nsites; k++)
-			judge_site(j, pj, &pj->sites[k], supp);
+			judge_site(j, pj, &pj->sites[k], supp,
+				   opts && opts->error_kinds ? opts->error_kinds : LEAK_KINDS_LOST);
 		if (lost_counts_total(&pj->proc->lost))
 			j->lost_data = 1;
 	}

@@ -17,6 +17,7 @@ enum site_verdict {
 	SITE_SUPPRESSED,	/* matched a rule without a budget */
 	SITE_WITHIN_BUDGET,	/* matched a rule with a budget, within it so far */
 	SITE_OVER_BUDGET,	/* matched a rule with a budget and took it over: fails */
+	SITE_NOT_AN_ERROR,	/* a kind of block that does not fail (--errors-for-leak-kinds) */
 };
 
 struct site_judgement {
@@ -35,11 +36,15 @@ struct proc_judgement {
 	uint64_t leaked_allocs;
 	uint64_t suppressed_bytes;	/* suppressed or within a rule's budget */
 	uint64_t suppressed_allocs;
+	uint64_t kind_bytes[LEAK__COUNT];	/* every site, by kind: valgrind's leak summary */
+	uint64_t kind_allocs[LEAK__COUNT];
 };
 
 struct judge_opts {
 	uint64_t max_leaked_bytes;	/* whole run, unsuppressed */
 	uint64_t max_leaked_allocs;
+	/* Kinds that fail (1 << LEAK_*); 0 means the default, definitely and indirectly lost. */
+	unsigned int error_kinds;
 };
 
 struct judgement {
@@ -68,7 +73,9 @@ int judgement__failed(const struct judgement *j);
 
 /*
  * A stable name for a site, from its symbolized frames (function, file basename), never
- * addresses: the same leak gets the same name on every run and rebuild. Caller frees.
+ * addresses: the same leak gets the same name on every run and rebuild. A site of blocks
+ * that are not definitely lost says its kind: "main (app.c), still reachable". Caller
+ * frees.
  */
 char *site_name(const struct leak_site *site);
 /* The first frame that belongs to the project rather than the system, or NULL. */

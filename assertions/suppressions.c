@@ -102,6 +102,7 @@ static struct rule *rule_new(enum suppression_origin origin, const char *file, i
 	r->pub.origin = origin;
 	r->pub.max_bytes = UINT64_MAX;
 	r->pub.max_allocs = UINT64_MAX;
+	r->pub.leak_kinds = LEAK_KINDS_ALL;
 	return r;
 }
 
@@ -431,6 +432,8 @@ static int has_project_frame(const struct leak_site *site)
 static int rule_matches(const struct suppressions *s, const struct rule *r,
 			const struct leak_site *site)
 {
+	if (!(r->pub.leak_kinds & (1u << site->kind)))
+		return 0;
 	if (r->system_program)
 		return s->system_process && !has_project_frame(site);
 	if (r->min_block && (!site->allocs || site->bytes / site->allocs < r->min_block))
@@ -790,29 +793,28 @@ static const char *const memcheck_kinds[] = {
 	"Overlap", "FishyValue", "ReallocZero", NULL,
 };
 
-static const char *const leak_kinds[] = {
-	"definite", "indirect", "possible", "reachable", "all", "none", NULL,
-};
-
-/* "match-leak-kinds: definite,possible": accepted when every kind is one valgrind knows. */
-static int check_leak_kinds(struct parser *ps, const char *text)
+/*
+ * "match-leak-kinds: definite,possible" (valgrind) or "kinds: definite" (native): the
+ * kinds of block the rule matches.
+ */
+static int parse_leak_kinds(struct parser *ps, const char *text, const char *key)
 {
-	const char *p = text + strlen("match-leak-kinds:");
+	const char *p = text + strlen(key);
+	char list[128];
+	size_t n = 0;
+	const char *bad;
 
-	for (;;) {
-		size_t n;
-
-		while (isspace((unsigned char)*p) || *p == ',')
-			p++;
-		if (!*p)
-			return 0;
-		n = strcspn(p, " \t,");
-		if (!word_is(p, n, leak_kinds))
-			return fail_at(ps, ps->line, "unknown leak kind '%.*s' in "
-				       "match-leak-kinds (expected definite, indirect, possible, "
-				       "reachable, all or none)", (int)n, p);
-		p += n;
-	}
+	for (; *p && n + 1 < sizeof(list); p++)
+		if (!isspace((unsigned char)*p))
+			list[n++] = *p;
+	list[n] = '\0';
+	if (*p || !n)
+		return fail_at(ps, ps->line, "'%s' names no kind, or too many", key);
+	if (leak_kinds_parse(list, &ps->cur->pub.leak_kinds, &bad))
+		return fail_at(ps, ps->line, "unknown leak kind '%.*s' in '%s' (expected definite, "
+			       "indirect, possible, reachable, all or none)", (int)strcspn(bad, ","),
+			       bad, key);
+	return 0;
 }
 
 /* The line after a valgrind block's name: "TOOL[,TOOL...]:KIND". */
@@ -898,7 +900,7 @@ static int vg_line(struct parser *ps, char *text)
 			return fail_at(ps, ps->line, "'match-leak-kinds:' must come right after "
 				       "'Memcheck:Leak'");
 		ps->kinds_next = 0;
-		return check_leak_kinds(ps, text);
+		return parse_leak_kinds(ps, text, "match-leak-kinds:");
 	}
 	ps->kinds_next = 0;
 	kind = frame_line_kind(text);
@@ -1008,10 +1010,12 @@ static int native_line(struct parser *ps, char *text)
 		return add_frame_line(ps, text, kind);
 	if (starts_with(text, "budget:"))
 		return parse_budget(ps, text);
+	if (starts_with(text, "kinds:"))
+		return parse_leak_kinds(ps, text, "kinds:");
 	if (!strcmp(text, "}"))
 		return fail_at(ps, ps->line, "'}' without an opening '{'");
 	return fail_at(ps, ps->line, "unknown line '%s' in rule '%s' (expected fun:, obj:, src:, "
-		       "... or budget:)", text, ps->cur->pub.name);
+		       "..., kinds: or budget:)", text, ps->cur->pub.name);
 }
 
 static int parse_line(struct parser *ps, char *line)
@@ -1268,6 +1272,14 @@ static struct rule *builtin_rule(const struct builtin *b, int line)
 	}
 	r->min_block = b->min_block;
 	r->system_program = b->system_program;
+	/*
+	 * The C runtime's own blocks, whatever their kind, but never an indirectly lost one:
+	 * that is held by a lost block, the program's (a leaked iconv_t's conversion steps).
+	 * A system program's blocks only while it still points to them: what it lost is a
+	 * leak (measured: make and dash lose nothing at their exit).
+	 */
+	r->pub.leak_kinds = b->system_program ? (1u << LEAK_POSSIBLE) | (1u << LEAK_REACHABLE)
+					      : LEAK_KINDS_ALL & ~(1u << LEAK_INDIRECT);
 	if (b->budget) {
 		r->pub.has_budget = 1;
 		r->pub.budget_per_process = 1;

@@ -30,6 +30,7 @@ struct suppression_rule {
 	uint64_t max_bytes;		/* UINT64_MAX when the budget names only allocations */
 	uint64_t max_allocs;		/* UINT64_MAX when the budget names only bytes */
 	int budget_per_process;		/* 1: the budget applies to each process on its own */
+	unsigned int leak_kinds;	/* kinds of block it matches (1 << LEAK_*): match-leak-kinds */
 	/* What the rule matched so far in this run. */
 	uint64_t matched_bytes;
 	uint64_t matched_allocs;

@@ -147,6 +147,24 @@ struct {
 	__uint(max_entries, 1 << 12);
 } hold_at_start SEC(".maps");
 
+/* Processes that stopped in _exit or abort: each stops there once. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 1 << 16);
+} ending SEC(".maps");
+
+/* Threads in exit(): the stack pointer at the call (tid -> sp). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1 << 16);
+} exit_sps SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
@@ -1212,21 +1230,31 @@ static __always_inline void hold(__u32 tgid)
 		__sync_fetch_and_add(&holds_pending, 1);
 }
 
-static __always_inline void emit_proc(__u32 type, __u32 tgid, __u32 ppid, __s32 exit_code)
+/* A lifecycle event, zeroed and stamped, or NULL (counted) when the ring buffer is full. */
+static __always_inline struct memleak_event *new_event(__u32 type, __u32 tgid, __u32 tid)
 {
 	struct memleak_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
 		count(CNT_RINGBUF_DROPS);
-		return;
+		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = type;
 	e->tgid = tgid;
-	e->tid = tgid;
+	e->tid = tid;
+	e->ts_ns = bpf_ktime_get_ns();
+	return e;
+}
+
+static __always_inline void emit_proc(__u32 type, __u32 tgid, __u32 ppid, __s32 exit_code)
+{
+	struct memleak_event *e = new_event(type, tgid, tgid);
+
+	if (!e)
+		return;
 	e->ppid = ppid;
 	e->exit_code = exit_code;
-	e->ts_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -1275,6 +1303,51 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/*
+ * exit() runs the program's exit handlers and then _exit: what its frames leave on the
+ * stack below the caller of exit is not the program's. The stack pointer at the call is
+ * kept for the thread, and the stack is read from there at _exit.
+ */
+SEC("uprobe")
+int BPF_KPROBE(exit_called)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), sp = read_sp(ctx);
+	__u32 tid = (__u32)pid_tgid;
+
+	if (is_traced(pid_tgid >> 32))
+		bpf_map_update_elem(&exit_sps, &tid, &sp, BPF_NOEXIST);
+	return 0;
+}
+
+/*
+ * A traced process calls _exit (every exit, return from main, and exit_group from any
+ * thread goes through it) or abort: the last moment its memory is whole. It stops itself,
+ * once, so that user space can read which of its blocks are still pointed to, and
+ * continues it. The event names the thread and where its stack is to be read from.
+ */
+SEC("uprobe")
+int BPF_KPROBE(exit_enter)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	__u64 sp = read_sp(ctx), *called;
+	struct memleak_event *e;
+	__u8 one = 1;
+
+	if (!is_traced(tgid) || bpf_map_update_elem(&ending, &tgid, &one, BPF_NOEXIST))
+		return 0;
+	called = bpf_map_lookup_elem(&exit_sps, &tid);
+	if (called)
+		sp = *called;
+	bpf_send_signal(SIGSTOP);
+	e = new_event(EV_ENDING, tgid, tid);
+	if (!e)
+		return 0;
+	e->addr = sp;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -1285,19 +1358,13 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	/* Calls in progress and mappings belonged to the old program. */
 	bpf_map_delete_elem(&threads, &tgid);
+	bpf_map_delete_elem(&ending, &tgid);
 	/* The new program may need other probes than the old one: a static one has its own. */
 	if (hold_execs)
 		hold(tgid);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(CNT_RINGBUF_DROPS);
+	e = new_event(EV_EXEC, tgid, tgid);
+	if (!e)
 		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = EV_EXEC;
-	e->tgid = tgid;
-	e->tid = tgid;
-	e->ts_ns = bpf_ktime_get_ns();
 	/* The program as execve named it: user space finds its file even after it exited. */
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
 	bpf_ringbuf_submit(e, 0);
@@ -1311,8 +1378,10 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
 
 	bpf_map_delete_elem(&threads, &tid);
+	bpf_map_delete_elem(&exit_sps, &tid);
 	if (tid != tgid || !is_traced(tgid))
 		return 0;
+	bpf_map_delete_elem(&ending, &tgid);
 	emit_proc(EV_EXIT, tgid, 0, BPF_CORE_READ(p, exit_code));
 	return 0;
 }

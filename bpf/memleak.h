@@ -40,6 +40,9 @@ enum memleak_fn {
 	FN_DLCLOSE,
 	FN_NEW,		/* C++ operator new and new[], every variant: size is the first argument */
 	FN_DELETE,	/* C++ operator delete and delete[], every variant */
+	FN_EXIT,	/* _exit: the process ends; held there while its memory is read */
+	FN_ABORT,	/* abort: the same, before its signal */
+	FN_EXIT_CALL,	/* exit: where the program's part of the exiting thread's stack ends */
 	FN__COUNT,
 };
 
@@ -160,6 +163,7 @@ enum memleak_event_type {
 	EV_MODULE_LOAD,	/* dlopen returned: path and load bias of the library */
 	EV_MODULE_UNLOAD,	/* dlclose called: path and load bias of the library */
 	EV_HELD,	/* a new traced process is about to stop before its first instruction */
+	EV_ENDING,	/* a traced process is about to stop in _exit or abort, its memory whole */
 };
 
 /* Kernel allocation kinds, stored in block_info.fn in kernel mode. */
@@ -176,7 +180,7 @@ struct memleak_event {
 	__u32 tid;
 	__u32 fn;
 	__u64 ts_ns;
-	__u64 addr;		/* block address, or module load bias */
+	__u64 addr;		/* block address, module load bias, EV_ENDING: stack pointer */
 	__u64 size;
 	__u64 stack_hash;
 	__u32 ppid;		/* EV_FORK: parent tgid */

@@ -7,12 +7,12 @@ set -eu
 
 BUILD="make gcc g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
 	libxml2-dev libjson-c-dev"
-TEST="check libxml2-utils automake autoconf meson ninja-build cmake util-linux binutils"
+TEST="check libxml2-utils automake autoconf meson ninja-build cmake util-linux binutils valgrind"
 
 # The benchmark compares with other tools: only `make bench` (--bench) installs them.
 BENCH=""
 if [ "${1:-}" = --bench ]; then
-	BENCH="bc time sqlite3 valgrind heaptrack liblsan0"
+	BENCH="bc time sqlite3 heaptrack liblsan0"
 fi
 
 missing=""

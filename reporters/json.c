@@ -226,6 +226,9 @@ static json_object *site_json(struct builder *b, const struct site_judgement *sj
 	put_bool(b, o, "fails", report_site_fails(sj, b->leaks_fail));
 	put_u64(b, o, "bytes", s->bytes);
 	put_u64(b, o, "allocations", s->allocs);
+	put_str(b, o, "kind", leak_kind_name(s->kind));
+	put_u64(b, o, "indirect_bytes", s->indirect_bytes);
+	put_u64(b, o, "indirect_allocations", s->indirect_allocs);
 	if (sj->rule)
 		put(b, o, "rule", rule_ref_json(b, sj->rule));
 	else
@@ -309,6 +312,26 @@ static json_object *proc_json(struct builder *b, size_t i, const char *name)
 	put_u64(b, o, "suppressed_bytes", pj->suppressed_bytes);
 	put_u64(b, o, "suppressed_allocations", pj->suppressed_allocs);
 	put_u64(b, o, "failing_sites", failing);
+	put_bool(b, o, "memory_read", p->scanned);
+	if (p->scanned) {
+		put_null(b, o, "memory_not_read");
+		put_u64(b, o, "hold_ns", p->scan_ns);
+	} else {
+		put_str(b, o, "memory_not_read", p->scan_error ? p->scan_error : "not read");
+		put_null(b, o, "hold_ns");
+	}
+	{
+		json_object *kinds = new_obj(b);
+
+		for (int k = 0; k < LEAK__COUNT; k++) {
+			json_object *t = new_obj(b);
+
+			put_u64(b, t, "bytes", pj->kind_bytes[k]);
+			put_u64(b, t, "allocations", pj->kind_allocs[k]);
+			put(b, kinds, leak_kind_name(k), t);
+		}
+		put(b, o, "kinds", kinds);
+	}
 	put(b, o, "lost", lost_json(b, &p->lost));
 	put_u64(b, o, "lost_events", lost_counts_total(&p->lost));
 	for (size_t k = 0; k < pj->nsites; k++)

@@ -229,6 +229,19 @@ static void put_class_part(FILE *out, const char *s)
 		fputc('_', out);
 }
 
+/* A failure's type: "definitely-lost", "indirectly-lost", ... */
+static const char *leak_kind_type(enum leak_kind k)
+{
+	static const char *const types[LEAK__COUNT] = {
+		[LEAK_DEFINITE] = "definitely-lost",
+		[LEAK_INDIRECT] = "indirectly-lost",
+		[LEAK_POSSIBLE] = "possibly-lost",
+		[LEAK_REACHABLE] = "still-reachable",
+	};
+
+	return (unsigned int)k < LEAK__COUNT ? types[k] : "leak";
+}
+
 static void add_site(struct doc *d, xmlNodePtr suite, struct counts *c, const char *classname,
 		     const struct site_judgement *sj, int leaks_fail)
 {
@@ -242,7 +255,16 @@ static void add_site(struct doc *d, xmlNodePtr suite, struct counts *c, const ch
 	if (!m || !t)
 		goto cleanup;
 	report_print_amount(m, s->bytes, s->allocs);
-	if (sj->verdict == SITE_OVER_BUDGET && r) {
+	fprintf(m, " %s", leak_kind_words(s->kind));
+	if (s->indirect_allocs) {
+		fputs(" (and ", m);
+		report_print_amount(m, s->indirect_bytes, s->indirect_allocs);
+		fputs(" indirectly lost through it)", m);
+	}
+	if (sj->verdict == SITE_NOT_AN_ERROR) {
+		outcome = PASSED;
+		fputs(", a kind that does not fail the run", m);
+	} else if (sj->verdict == SITE_OVER_BUDGET && r) {
 		outcome = FAILED;
 		type = "over-budget";
 		fputs(", over the budget of ", m);
@@ -256,7 +278,7 @@ static void add_site(struct doc *d, xmlNodePtr suite, struct counts *c, const ch
 		fputs(".\n", t);
 	} else if (report_site_fails(sj, leaks_fail)) {
 		outcome = FAILED;
-		type = "leak";
+		type = leak_kind_type(s->kind);
 	} else if (sj->verdict == SITE_LEAK) {
 		outcome = SKIPPED;
 		fputs(", within the run's leak budget", m);
@@ -282,7 +304,7 @@ static void add_site(struct doc *d, xmlNodePtr suite, struct counts *c, const ch
 			fputs("a rule", m);
 	}
 	report_print_amount(t, s->bytes, s->allocs);
-	fputs(" not freed, allocated from:\n", t);
+	fprintf(t, " not freed, %s, allocated from:\n", leak_kind_words(s->kind));
 	frame_format_stack(t, s, "", 0, FRAME_FORMAT_FULL_FILES);
 	if (text_close(d, &msg) && text_close(d, &detail))
 		add_testcase(d, suite, c, classname,
@@ -469,8 +491,24 @@ static void add_process(struct doc *d, xmlNodePtr root, struct counts *total,
 	add_property_u64(d, props, "leaked_allocations", pj->leaked_allocs);
 	add_property_u64(d, props, "suppressed_bytes", pj->suppressed_bytes);
 	add_property_u64(d, props, "suppressed_allocations", pj->suppressed_allocs);
-	for (size_t k = 0; k < pj->nsites; k++)
-		add_site(d, suite, &c, classname, &pj->sites[k], leaks_fail);
+	for (int k = 0; k < LEAK__COUNT; k++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s_bytes", leak_kind_name(k));
+		add_property_u64(d, props, name, pj->kind_bytes[k]);
+		snprintf(name, sizeof(name), "%s_allocations", leak_kind_name(k));
+		add_property_u64(d, props, name, pj->kind_allocs[k]);
+	}
+	if (!p->scanned && p->scan_error)
+		add_property(d, props, "memory_not_read", p->scan_error);
+	for (size_t k = 0; k < pj->nsites; k++) {
+		const struct site_judgement *sj = &pj->sites[k];
+
+		/* Kinds that do not fail are listed only when asked for. */
+		if (sj->verdict == SITE_NOT_AN_ERROR && !(d->o->show_kinds & (1u << sj->site->kind)))
+			continue;
+		add_site(d, suite, &c, classname, sj, leaks_fail);
+	}
 	add_exit_status(d, suite, &c, classname, p->exited, p->exit_code, p->term_signal, is_root);
 	add_lost(d, suite, &c, classname, &p->lost);
 	set_counts(d, suite, &c);

@@ -23,6 +23,7 @@ struct junit_opts {
 	double duration_s;		/* wall time of the run */
 	time_t timestamp;		/* when the run started; 0: now */
 	const char *hostname;		/* NULL: this machine's name */
+	unsigned int show_kinds;	/* kinds listed though they do not fail (1 << LEAK_*) */
 };
 
 /*

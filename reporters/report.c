@@ -175,6 +175,8 @@ const char *report_verdict_name(enum site_verdict v)
 		return "within-budget";
 	case SITE_OVER_BUDGET:
 		return "over-budget";
+	case SITE_NOT_AN_ERROR:
+		return "not-an-error";
 	}
 	return "unknown";
 }
@@ -339,6 +341,19 @@ void report_print_amount(FILE *out, uint64_t bytes, uint64_t allocs)
 {
 	fprintf(out, "%" PRIu64 " byte%s in %" PRIu64 " allocation%s", bytes, bytes == 1 ? "" : "s",
 		allocs, allocs == 1 ? "" : "s");
+}
+
+void report_print_kinds(FILE *out, const struct proc_judgement *pj)
+{
+	const char *sep = "";
+
+	for (int k = 0; k < LEAK__COUNT; k++) {
+		if (!pj->kind_allocs[k])
+			continue;
+		fprintf(out, "%s%s: ", sep, leak_kind_words(k));
+		report_print_amount(out, pj->kind_bytes[k], pj->kind_allocs[k]);
+		sep = "; ";
+	}
 }
 
 void report_print_budget(FILE *out, uint64_t max_bytes, uint64_t max_allocs)

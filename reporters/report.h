@@ -34,7 +34,7 @@ int report_leaks_fail(const struct judgement *j, uint64_t max_leaked_bytes,
 		      uint64_t max_leaked_allocs);
 /* Whether a site fails: over its rule's budget, or a leak when leaks fail the run. */
 int report_site_fails(const struct site_judgement *sj, int leaks_fail);
-/* "leak", "suppressed", "within-budget", "over-budget". */
+/* "leak", "suppressed", "within-budget", "over-budget", "not-an-error". */
 const char *report_verdict_name(enum site_verdict v);
 
 /*
@@ -57,6 +57,11 @@ char *report_command_line(const char *const *argv);
 
 /* "320 bytes in 5 allocations", with singulars where due. */
 void report_print_amount(FILE *out, uint64_t bytes, uint64_t allocs);
+/*
+ * A process's blocks by kind, in valgrind's words: "definitely lost: 32 bytes in 1
+ * allocation; still reachable: ...", kinds without blocks left out.
+ */
+void report_print_kinds(FILE *out, const struct proc_judgement *pj);
 /* "at most 100 bytes in 2 allocations"; a limit of UINT64_MAX reads "any number of". */
 void report_print_budget(FILE *out, uint64_t max_bytes, uint64_t max_allocs);
 /* "NAME (FILE:LINE)", cleaned. */

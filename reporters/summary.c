@@ -50,6 +50,14 @@ static void print_site(const struct ctx *c, const struct site_judgement *sj)
 
 	fputs(sj->verdict == SITE_OVER_BUDGET ? "  over budget: " : "  leak: ", out);
 	report_print_amount(out, sj->site->bytes, sj->site->allocs);
+	/* Other kinds say theirs in the name. */
+	if (sj->site->kind == LEAK_DEFINITE)
+		fputs(", definitely lost", out);
+	if (sj->site->indirect_allocs) {
+		fputs(" (and ", out);
+		report_print_amount(out, sj->site->indirect_bytes, sj->site->indirect_allocs);
+		fputs(" indirectly lost through it)", out);
+	}
 	fputs(": ", out);
 	frame_format_put_clean(out, sj->name, 0);
 	fputc('\n', out);
@@ -100,6 +108,8 @@ static int print_process(const struct ctx *c, size_t i)
 			fallocs += sj->site->allocs;
 		} else if (sj->verdict == SITE_LEAK) {
 			accepted++;
+		} else if (sj->verdict == SITE_NOT_AN_ERROR) {
+			continue;
 		} else {
 			suppressed++;
 			sbytes += sj->site->bytes;
@@ -122,6 +132,15 @@ static int print_process(const struct ctx *c, size_t i)
 		fputs(" not freed, within the run's budget", out);
 	}
 	fputc('\n', out);
+	if (p->scanned) {
+		fputs("  ", out);
+		report_print_kinds(out, pj);
+		fputc('\n', out);
+	} else if (p->scan_error && pj->nsites) {
+		fputs("  memory not read: ", out);
+		frame_format_put_clean(out, p->scan_error, 0);
+		fputs("; every block counts as definitely lost\n", out);
+	}
 	for (size_t k = 0; k < pj->nsites; k++) {
 		const struct site_judgement *sj = &pj->sites[k];
 
@@ -146,6 +165,19 @@ static int print_process(const struct ctx *c, size_t i)
 		fputs(": ", out);
 		frame_format_put_clean(out, sj->name, 0);
 		fputc('\n', out);
+	}
+	/* Kinds asked for that do not fail: listed with their stacks, for a person to look at. */
+	for (size_t k = 0; k < pj->nsites; k++) {
+		const struct site_judgement *sj = &pj->sites[k];
+
+		if (sj->verdict != SITE_NOT_AN_ERROR || !(c->o->show_kinds & (1u << sj->site->kind)))
+			continue;
+		fputs("  shown: ", out);
+		report_print_amount(out, sj->site->bytes, sj->site->allocs);
+		fputs(": ", out);
+		frame_format_put_clean(out, sj->name, 0);
+		fputc('\n', out);
+		frame_format_stack(out, sj->site, "      ", limit(c->o->max_frames), 0);
 	}
 	if (suppressed) {
 		fputs("  suppressed: ", out);
@@ -278,7 +310,8 @@ void summary__print(FILE *out, const struct judgement *j, const struct summary_o
 		}
 		/* Processes without a block of their own: only what they had suppressed. */
 		for (size_t k = 0; k < pj->nsites; k++)
-			n += pj->sites[k].verdict != SITE_LEAK;
+			n += pj->sites[k].verdict != SITE_LEAK &&
+			     pj->sites[k].verdict != SITE_NOT_AN_ERROR;
 		if (!n)
 			continue;
 		sites += n;

@@ -22,6 +22,7 @@ struct summary_opts {
 	int max_rules;			/* rules listed per kind; 0 or less: all */
 	uint64_t max_leaked_bytes;	/* the run's budget, as given to the judge */
 	uint64_t max_leaked_allocs;
+	unsigned int show_kinds;	/* kinds listed though they do not fail (1 << LEAK_*) */
 };
 
 /* o may be NULL for defaults. */

@@ -30,6 +30,9 @@ static const char *const fn_names[FN__COUNT] = {
 	[FN_MREMAP] = "mremap",
 	[FN_DLOPEN] = "dlopen",
 	[FN_DLCLOSE] = "dlclose",
+	[FN_EXIT] = "_exit",
+	[FN_ABORT] = "abort",
+	[FN_EXIT_CALL] = "exit",
 };
 
 const char *allocator_fn_name(enum memleak_fn fn)
@@ -63,6 +66,9 @@ static const struct {
 	{ .name = "mremap", .fn = FN_MREMAP },
 	{ .name = "dlopen", .fn = FN_DLOPEN },
 	{ .name = "dlclose", .fn = FN_DLCLOSE },
+	{ .name = "_exit", .fn = FN_EXIT },
+	{ .name = "abort", .fn = FN_ABORT },
+	{ .name = "exit", .fn = FN_EXIT_CALL },
 	{ .name = "_Znwm", .fn = FN_NEW },				/* new(size_t) */
 	{ .name = "_Znam", .fn = FN_NEW },				/* new[](size_t) */
 	{ .name = "_ZnwmRKSt9nothrow_t", .fn = FN_NEW },
@@ -226,6 +232,8 @@ static int wanted(int fn, const struct allocator_opts *opts)
 		return opts && opts->want_mmap;
 	if (fn == FN_DLOPEN || fn == FN_DLCLOSE)
 		return opts && opts->want_dl;
+	if (fn == FN_EXIT || fn == FN_ABORT || fn == FN_EXIT_CALL)
+		return opts && opts->want_exit;
 	return 1;
 }
 

@@ -40,6 +40,7 @@ struct allocator {
 struct allocator_opts {
 	int want_mmap;		/* mmap, munmap, mremap */
 	int want_dl;		/* dlopen, dlclose (library paths for symbolization) */
+	int want_exit;		/* _exit, abort: where a process is held to read its memory */
 	int at_entry;		/* every probe on its function's first instruction */
 	/*
 	 * Probe the preload library's sites rather than its functions. Only for a tracer that

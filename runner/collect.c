@@ -23,14 +23,16 @@ struct site_table {
 	struct leak_site *sites;
 	uint64_t *hashes;	/* stack hash of each site */
 	uint32_t *tgids;	/* process of each site: the same stack in two processes is two sites */
+	uint8_t *kinds;		/* and two kinds of block from one stack are two sites */
 	size_t n, cap;
 	size_t *index;	/* slot -> site number + 1, 0 when empty */
 	size_t slots;
 };
 
-static size_t slot_of(uint64_t hash, uint32_t tgid, size_t slots)
+static size_t slot_of(uint64_t hash, uint32_t tgid, uint8_t kind, size_t slots)
 {
-	return (size_t)((hash ^ (uint64_t)tgid << 32) * 0x9e3779b97f4a7c15ULL >> 20) & (slots - 1);
+	return (size_t)((hash ^ (uint64_t)tgid << 32 ^ (uint64_t)kind << 29) * 0x9e3779b97f4a7c15ULL >>
+			20) & (slots - 1);
 }
 
 static int table_grow_index(struct site_table *st)
@@ -41,7 +43,7 @@ static int table_grow_index(struct site_table *st)
 	if (!index)
 		return -ENOMEM;
 	for (size_t i = 0; i < st->n; i++) {
-		size_t s = slot_of(st->hashes[i], st->tgids[i], slots);
+		size_t s = slot_of(st->hashes[i], st->tgids[i], st->kinds[i], slots);
 
 		while (index[s])
 			s = (s + 1) & (slots - 1);
@@ -53,15 +55,16 @@ static int table_grow_index(struct site_table *st)
 	return 0;
 }
 
-static struct leak_site *table_get(struct site_table *st, uint64_t hash, uint32_t tgid)
+static struct leak_site *table_get(struct site_table *st, uint64_t hash, uint32_t tgid,
+				   enum leak_kind kind)
 {
 	size_t s, i;
 
 	if ((st->n + 1) * 2 > st->slots && table_grow_index(st))
 		return NULL;
-	s = slot_of(hash, tgid, st->slots);
+	s = slot_of(hash, tgid, (uint8_t)kind, st->slots);
 	while ((i = st->index[s])) {
-		if (st->hashes[i - 1] == hash && st->tgids[i - 1] == tgid)
+		if (st->hashes[i - 1] == hash && st->tgids[i - 1] == tgid && st->kinds[i - 1] == kind)
 			return &st->sites[i - 1];
 		s = (s + 1) & (st->slots - 1);
 	}
@@ -70,6 +73,7 @@ static struct leak_site *table_get(struct site_table *st, uint64_t hash, uint32_
 		struct leak_site *sites = realloc(st->sites, cap * sizeof(*sites));
 		uint64_t *hashes;
 		uint32_t *tgids;
+		uint8_t *kinds;
 
 		if (!sites)
 			return NULL;
@@ -82,11 +86,17 @@ static struct leak_site *table_get(struct site_table *st, uint64_t hash, uint32_
 		if (!tgids)
 			return NULL;
 		st->tgids = tgids;
+		kinds = realloc(st->kinds, cap);
+		if (!kinds)
+			return NULL;
+		st->kinds = kinds;
 		st->cap = cap;
 	}
 	memset(&st->sites[st->n], 0, sizeof(st->sites[0]));
+	st->sites[st->n].kind = kind;
 	st->hashes[st->n] = hash;
 	st->tgids[st->n] = tgid;
+	st->kinds[st->n] = (uint8_t)kind;
 	st->index[s] = ++st->n;
 	return &st->sites[st->n - 1];
 }
@@ -195,6 +205,7 @@ static void table_free(struct site_table *st)
 	free(st->index);
 	free(st->hashes);
 	free(st->tgids);
+	free(st->kinds);
 	for (size_t i = 0; st->sites && i < st->n; i++) {
 		free(st->sites[i].frames);
 		free(st->sites[i].blocks);
@@ -214,6 +225,8 @@ static int by_frames(const void *a, const void *b)
 
 	if (x->tgid != y->tgid)
 		return x->tgid < y->tgid ? -1 : 1;
+	if (x->site->kind != y->site->kind)
+		return x->site->kind < y->site->kind ? -1 : 1;
 	if (x->site->nframes != y->site->nframes)
 		return x->site->nframes < y->site->nframes ? -1 : 1;
 	for (size_t i = 0; i < x->site->nframes; i++)
@@ -236,6 +249,8 @@ static int merge_site(struct leak_site *into, struct leak_site *from)
 	}
 	into->bytes += from->bytes;
 	into->allocs += from->allocs;
+	into->indirect_bytes += from->indirect_bytes;
+	into->indirect_allocs += from->indirect_allocs;
 	free(from->frames);
 	free(from->blocks);
 	memset(from, 0, sizeof(*from));
@@ -271,6 +286,7 @@ static int merge_same_frames(struct site_table *st)
 		st->sites[kept] = st->sites[i];
 		st->hashes[kept] = st->hashes[i];
 		st->tgids[kept] = st->tgids[i];
+		st->kinds[kept] = st->kinds[i];
 		kept++;
 	}
 	st->n = kept;
@@ -313,13 +329,127 @@ cleanup:
 	return c;
 }
 
+/* The next batch of the blocks map into keys and vals: *done after the last. 0 or -errno. */
+static int next_batch(int fd, int *first, uint64_t *batch, struct block_key *keys,
+		      struct block_info *vals, __u32 *count, int *done)
+{
+	int err = 0;
+
+	if (bpf_map_lookup_batch(fd, *first ? NULL : batch, batch, keys, vals, count, NULL)) {
+		if (errno != ENOENT)
+			err = -errno;
+		*done = 1;
+	}
+	*first = 0;
+	return err;
+}
+
+static const struct reach_block *find_block(const struct block_kinds *k, uint64_t addr)
+{
+	size_t lo = 0, hi = k->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (k->blocks[mid].addr == addr)
+			return &k->blocks[mid];
+		if (k->blocks[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int collect__block_list(struct tracer *t, uint32_t tgid, uint64_t not_before_ns,
+			struct reach_block **out, size_t *nout)
+{
+	struct block_key *keys = calloc(BATCH, sizeof(*keys));
+	struct block_info *vals = calloc(BATCH, sizeof(*vals));
+	struct reach_block *v = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t batch = 0;
+	int fd = tracer__blocks_fd(t), first = 1, err = 0, done = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	while (!done) {
+		__u32 count = BATCH;
+
+		err = next_batch(fd, &first, &batch, keys, vals, &count, &done);
+		if (err)
+			goto cleanup;
+		for (__u32 i = 0; i < count; i++) {
+			if (keys[i].tgid != tgid || vals[i].ts_ns < not_before_ns)
+				continue;
+			if (n == cap) {
+				struct reach_block *g = realloc(v, (cap = cap ? cap * 2 : 1024) * sizeof(*v));
+
+				if (!g) {
+					err = -ENOMEM;
+					goto cleanup;
+				}
+				v = g;
+			}
+			v[n++] = (struct reach_block){ .addr = keys[i].addr, .size = vals[i].size };
+		}
+	}
+cleanup:
+	free(keys);
+	free(vals);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+struct block_kinds *block_kinds__new(struct reach_block *blocks, size_t n)
+{
+	struct block_kinds *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->indirect_bytes = calloc(n ? n : 1, sizeof(*k->indirect_bytes));
+	k->indirect_allocs = calloc(n ? n : 1, sizeof(*k->indirect_allocs));
+	if (!k->indirect_bytes || !k->indirect_allocs) {
+		free(k->indirect_bytes);
+		free(k->indirect_allocs);
+		free(k);
+		return NULL;
+	}
+	k->blocks = blocks;
+	k->n = n;
+	for (size_t i = 0; i < n; i++) {
+		if (blocks[i].kind != LEAK_INDIRECT)
+			continue;
+		k->indirect_bytes[blocks[i].leader] += blocks[i].size;
+		k->indirect_allocs[blocks[i].leader]++;
+	}
+	return k;
+}
+
+void block_kinds__free(struct block_kinds *k)
+{
+	if (!k)
+		return;
+	free(k->blocks);
+	free(k->indirect_bytes);
+	free(k->indirect_allocs);
+	free(k);
+}
+
 struct collection *collect__blocks(struct tracer *t, const struct collect_filter *f,
 				   const struct frame_resolver *r)
 {
 	struct block_key *keys = calloc(BATCH, sizeof(*keys)), *taken = calloc(BATCH, sizeof(*keys));
 	struct block_info *vals = calloc(BATCH, sizeof(*vals));
 	struct site_table st = { 0 };
-	uint64_t now = collect_now_ns(), batch = 0;
+	uint64_t now = collect_now_ns(), batch = 0, unclassified = 0;
 	int fd = tracer__blocks_fd(t), first = 1, err = 0, done = 0;
 	struct collection *c = NULL;
 
@@ -330,17 +460,14 @@ struct collection *collect__blocks(struct tracer *t, const struct collect_filter
 	while (!done) {
 		__u32 count = BATCH, ntaken = 0;
 
-		if (bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count, NULL)) {
-			if (errno != ENOENT) {
-				err = -errno;
-				goto cleanup;
-			}
-			done = 1;
-		}
-		first = 0;
+		err = next_batch(fd, &first, &batch, keys, vals, &count, &done);
+		if (err)
+			goto cleanup;
 		for (__u32 i = 0; i < count; i++) {
 			uint64_t age = now > vals[i].ts_ns ? now - vals[i].ts_ns : 0;
+			const struct reach_block *b;
 			struct leak_site *site;
+			enum leak_kind kind;
 
 			if (!f->all && keys[i].tgid != f->tgid)
 				continue;
@@ -348,13 +475,25 @@ struct collection *collect__blocks(struct tracer *t, const struct collect_filter
 				taken[ntaken++] = keys[i];
 			if (age < f->min_age_ns || vals[i].ts_ns < f->not_before_ns)
 				continue;
-			site = table_get(&st, vals[i].stack_hash, keys[i].tgid);
+			kind = LEAK_DEFINITE;
+			b = f->kinds ? find_block(f->kinds, keys[i].addr) : NULL;
+			if (b)
+				kind = b->kind;
+			else if (f->kinds)
+				unclassified++;
+			site = table_get(&st, vals[i].stack_hash, keys[i].tgid, kind);
 			if (!site) {
 				err = -ENOMEM;
 				goto cleanup;
 			}
 			site->bytes += vals[i].size;
 			site->allocs++;
+			if (b && kind == LEAK_DEFINITE) {
+				size_t k = (size_t)(b - f->kinds->blocks);
+
+				site->indirect_bytes += f->kinds->indirect_bytes[k];
+				site->indirect_allocs += f->kinds->indirect_allocs[k];
+			}
 			if (f->want_blocks && add_block(site, &keys[i], &vals[i], now)) {
 				err = -ENOMEM;
 				goto cleanup;
@@ -372,6 +511,8 @@ struct collection *collect__blocks(struct tracer *t, const struct collect_filter
 	c = finish(t, &st, r);
 	if (!c)
 		err = -errno;
+	else
+		c->unclassified = unclassified;
 cleanup:
 	table_free(&st);
 	free(keys);
@@ -399,7 +540,7 @@ struct collection *collect__combined(struct tracer *t, uint32_t tgid, const stru
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &ci) || ci.allocs == 0)
 			continue;
-		site = table_get(&st, key, tgid);
+		site = table_get(&st, key, tgid, LEAK_DEFINITE);
 		if (!site) {
 			err = -ENOMEM;
 			break;

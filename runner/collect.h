@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "runner/reachability.h"
 #include "runner/records.h"
 #include "runner/tracer.h"
 
@@ -34,6 +35,21 @@ struct frame_resolver {
 /* Frames of inlined functions a raw frame may stand for, at the most. */
 #define COLLECT_MAX_INLINED 16
 
+/*
+ * The kind of each block of a process, from its memory (runner/reachability), sorted by
+ * address; with, for each definitely lost block, the indirectly lost ones it holds.
+ */
+struct block_kinds {
+	struct reach_block *blocks;
+	size_t n;
+	uint64_t *indirect_bytes;
+	uint64_t *indirect_allocs;
+};
+
+/* Takes ownership of blocks, classified and sorted. NULL when memory ran out. */
+struct block_kinds *block_kinds__new(struct reach_block *blocks, size_t n);
+void block_kinds__free(struct block_kinds *k);
+
 struct collect_filter {
 	int all;		/* every process (and the kernel), not just tgid */
 	uint32_t tgid;		/* 0: kernel allocations */
@@ -41,6 +57,11 @@ struct collect_filter {
 	uint64_t not_before_ns;	/* skip blocks allocated before this (an earlier image) */
 	int want_blocks;	/* list each block (-a) */
 	int take;		/* delete the process's blocks from the tracer as they are read */
+	/*
+	 * The blocks' kinds: sites are per stack and kind. NULL: every block is taken as
+	 * definitely lost. A block it does not know (allocated after the scan) is too.
+	 */
+	const struct block_kinds *kinds;
 };
 
 struct collection {
@@ -48,7 +69,15 @@ struct collection {
 	struct leak_site *sites;	/* most bytes first */
 	uint64_t total_bytes;
 	uint64_t total_allocs;
+	uint64_t unclassified;	/* blocks the kinds did not know, taken as definitely lost */
 };
+
+/*
+ * The outstanding blocks of one process (from not_before_ns on), addresses and sizes, to
+ * classify. 0 or -errno.
+ */
+int collect__block_list(struct tracer *t, uint32_t tgid, uint64_t not_before_ns,
+			struct reach_block **out, size_t *nout);
 
 /* Groups the outstanding blocks by stack. Returns NULL with errno set on failure. */
 struct collection *collect__blocks(struct tracer *t, const struct collect_filter *f,

@@ -14,6 +14,7 @@
 #include "runner/collect.h"
 #include "runner/images.h"
 #include "runner/preloading.h"
+#include "runner/reachability.h"
 #include "runner/resolve.h"
 #include "runner/tracer.h"
 
@@ -27,6 +28,9 @@ struct traced_proc {
 	int launching;			/* the program, before the exec that starts it */
 	int exec_held;			/* held after an exec, for its new program's probes */
 	int done;
+	struct block_kinds *kinds;	/* its blocks' kinds, read from its memory at its end */
+	const char *scan_error;		/* why it has none */
+	uint64_t scan_ns;
 };
 
 struct gate {
@@ -116,6 +120,7 @@ static int judge_exit(struct gate *g, struct traced_proc *p, int exit_code)
 		.tgid = (uint32_t)p->pid,
 		.not_before_ns = p->image_start_ns,
 		.take = 1,	/* the process is gone: its blocks leave the tracer */
+		.kinds = p->kinds,
 	};
 	uint64_t start = collect_now_ns(), map_bytes = g->opts.verbose ? tracer__map_memory(g->tracer) : 0;
 	struct collection *c = collect__blocks(g->tracer, &f, &fr);
@@ -155,6 +160,18 @@ static int judge_exit(struct gate *g, struct traced_proc *p, int exit_code)
 		r->exit_code = WEXITSTATUS(exit_code);
 	r->nsites = c->nsites;
 	r->sites = c->sites;
+	r->scanned = p->kinds != NULL;
+	r->scan_ns = p->scan_ns;
+	r->scan_error = p->kinds ? NULL : p->scan_error;
+	if (!p->kinds && !p->scan_error)
+		r->scan_error = r->term_signal ? "it was killed by a signal before its memory could be read"
+					       : "it ended without passing through _exit";
+	block_kinds__free(p->kinds);
+	p->kinds = NULL;
+	if (r->scanned && c->unclassified)
+		fprintf(stderr, "memleak-run: %s[%d]: %llu blocks allocated after its memory was read "
+				"are counted as definitely lost\n", p->comm ? p->comm : "?", p->pid,
+			(unsigned long long)c->unclassified);
 	if (g->opts.verbose)
 		fprintf(stderr, "memleak-run: pid %d (%s) exited: %zu sites, %llu bytes in %llu blocks "
 				"outstanding, read in %.3f s; tracer maps held %.1f MiB\n",
@@ -234,6 +251,51 @@ static void probe_new_program(struct gate *g, struct traced_proc *p)
 			p->exe ? p->exe : "?", alloc->objects);
 }
 
+/*
+ * A traced process stopped itself in _exit or abort, its memory whole: which of its
+ * blocks it still points to is read now, then it goes on to its end. Whatever fails
+ * here leaves its blocks taken as definitely lost, and the report says why.
+ */
+static void scan_ending(struct gate *g, struct traced_proc *p, pid_t tid, uint64_t sp)
+{
+	uint64_t start = collect_now_ns();
+	struct reach_block *blocks = NULL;
+	struct reach_stats stats = { 0 };
+	size_t n = 0;
+	int err;
+
+	block_kinds__free(p->kinds);
+	p->kinds = NULL;
+	err = reach_wait_stopped(p->pid, 2000);
+	if (!err)
+		err = collect__block_list(g->tracer, (uint32_t)p->pid, p->image_start_ns, &blocks, &n);
+	if (!err)
+		err = reach_classify_process(p->pid, tid, sp, blocks, n, &stats);
+	if (!err) {
+		p->kinds = block_kinds__new(blocks, n);
+		if (p->kinds)
+			blocks = NULL;
+		else
+			err = -ENOMEM;
+	}
+	free(blocks);
+	p->scan_ns = collect_now_ns() - start;
+	if (err) {
+		p->scan_error = err == -ETIMEDOUT ? "it did not stop to have its memory read"
+						  : "its memory could not be read";
+		fprintf(stderr, "memleak-run: %s[%d]: %s (%s): its blocks count as definitely lost\n",
+			p->comm ? p->comm : "?", p->pid, p->scan_error, strerror(-err));
+	} else if (g->opts.verbose) {
+		fprintf(stderr, "memleak-run: %s[%d] held %.3f s at its end: %zu blocks, %llu bytes of "
+				"roots and %llu of blocks read, %llu threads (%llu without registers)\n",
+			p->comm ? p->comm : "?", p->pid, p->scan_ns / 1e9, n,
+			(unsigned long long)stats.root_bytes, (unsigned long long)stats.block_bytes,
+			(unsigned long long)stats.threads,
+			(unsigned long long)stats.threads_without_registers);
+	}
+	kill(p->pid, SIGCONT);
+}
+
 static int on_event(void *ctx, const struct memleak_event *e)
 {
 	struct gate *g = ctx;
@@ -298,6 +360,12 @@ static int on_event(void *ctx, const struct memleak_event *e)
 				tracer__add_unwind(g->tracer, path, 0);
 		}
 		break;
+	case EV_ENDING:
+		if (p)
+			scan_ending(g, p, (pid_t)e->tid, e->addr);
+		else
+			kill((pid_t)e->tgid, SIGCONT);
+		break;
 	case EV_EXIT:
 		err = p ? judge_exit(g, p, e->exit_code) : 0;
 		if (err && !g->error)
@@ -316,8 +384,8 @@ static int on_event(void *ctx, const struct memleak_event *e)
  */
 static struct allocator_opts allocator_options(const struct gate_opts *opts)
 {
-	return (struct allocator_opts){ .want_dl = 1, .at_entry = opts->probes_at_entry,
-					.use_sites = opts->follow };
+	return (struct allocator_opts){ .want_dl = 1, .want_exit = 1,
+					.at_entry = opts->probes_at_entry, .use_sites = opts->follow };
 }
 
 struct gate *gate__new(const struct gate_opts *opts)
@@ -326,6 +394,7 @@ struct gate *gate__new(const struct gate_opts *opts)
 	struct tracer_opts to = {
 		.follow_children = opts->follow,
 		.hold_execs = 1,
+		.hold_exits = 1,
 		.wa_missing_free = 1,
 		.sample_rate = 1,
 		.max_blocks = opts->max_blocks,
@@ -377,6 +446,7 @@ void gate__free(struct gate *g)
 	for (size_t i = 0; i < g->nprocs; i++) {
 		free(g->procs[i].comm);
 		free(g->procs[i].exe);
+		block_kinds__free(g->procs[i].kinds);
 	}
 	free(g->procs);
 	resolver__free(g->resolver);

@@ -128,6 +128,7 @@ static int write_reports(const struct run_opts *o, const struct judgement *j,
 		.max_frames = o->stack_frames,
 		.max_leaked_bytes = o->max_leaked_bytes,
 		.max_leaked_allocs = o->max_leaked_allocs,
+		.show_kinds = o->show_kinds,
 	};
 	int err = 0, e;
 
@@ -140,6 +141,7 @@ static int write_reports(const struct run_opts *o, const struct judgement *j,
 			.max_leaked_bytes = o->max_leaked_bytes,
 			.max_leaked_allocs = o->max_leaked_allocs,
 			.duration_s = ro->duration_s,
+			.show_kinds = o->show_kinds,
 		};
 
 		e = junit__write(j, &jo, o->junit);
@@ -269,7 +271,8 @@ int main(int argc, char **argv)
 	recs = gate__records(g, &nrecs);
 	j = judge__run(recs, nrecs, supp,
 		       &(struct judge_opts){ .max_leaked_bytes = opts.max_leaked_bytes,
-					     .max_leaked_allocs = opts.max_leaked_allocs });
+					     .max_leaked_allocs = opts.max_leaked_allocs,
+					     .error_kinds = opts.error_kinds });
 	if (!j) {
 		fprintf(stderr, "memleak-run: cannot judge the run: %s\n", strerror(errno));
 		goto cleanup;

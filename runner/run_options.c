@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "runner/options.h"
+#include "runner/records.h"
 
 static const char usage[] =
 "usage: memleak-run [OPTIONS] -- COMMAND [ARGS...]\n"
@@ -24,6 +25,11 @@ static const char usage[] =
 "      --no-default-suppressions  also report the C runtime's one-time allocations\n"
 "      --max-leaked-bytes N   unsuppressed bytes the run may leak (default 0)\n"
 "      --max-leaked-allocs N  unsuppressed allocations the run may leak (default 0)\n"
+"      --errors-for-leak-kinds KINDS  kinds of lost block that fail: definite, indirect,\n"
+"                             possible, reachable, comma-separated, or all or none\n"
+"                             (default definite,indirect)\n"
+"      --show-leak-kinds KINDS  kinds listed in the reports besides those that fail\n"
+"                             (default: the failing ones)\n"
 "      --error-exitcode N     exit status when leaks exceed the budget (default 23)\n"
 "      --junit FILE           write a JUnit XML report\n"
 "      --json FILE            write the complete result as JSON\n"
@@ -63,6 +69,8 @@ enum {
 	OPT_AT_ENTRY,
 	OPT_PROBE_ONLY,
 	OPT_NO_PRELOAD,
+	OPT_ERROR_KINDS,
+	OPT_SHOW_KINDS,
 };
 
 static const struct option long_opts[] = {
@@ -84,6 +92,8 @@ static const struct option long_opts[] = {
 	{ "probes-at-entry", no_argument, NULL, OPT_AT_ENTRY },
 	{ "probe-only", no_argument, NULL, OPT_PROBE_ONLY },
 	{ "no-preload", no_argument, NULL, OPT_NO_PRELOAD },
+	{ "errors-for-leak-kinds", required_argument, NULL, OPT_ERROR_KINDS },
+	{ "show-leak-kinds", required_argument, NULL, OPT_SHOW_KINDS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -97,6 +107,19 @@ void run_opts__defaults(struct run_opts *o)
 	o->follow = 1;
 	o->stack_frames = 12;
 	o->max_blocks = 1U << 20;	/* its hash buckets are allocated up front: 16 MiB */
+	o->error_kinds = LEAK_KINDS_LOST;
+}
+
+static int kinds(const char *opt, const char *val, unsigned int *out)
+{
+	const char *bad;
+
+	if (leak_kinds_parse(val, out, &bad)) {
+		fprintf(stderr, "memleak-run: invalid value '%s' for %s: expected definite, indirect, "
+				"possible, reachable (comma-separated), all or none\n", val, opt);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int number(const char *opt, const char *val, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -138,6 +161,12 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv)
 			break;
 		case OPT_MAX_ALLOCS:
 			err = number("--max-leaked-allocs", optarg, 0, ~0ULL, &o->max_leaked_allocs);
+			break;
+		case OPT_ERROR_KINDS:
+			err = kinds("--errors-for-leak-kinds", optarg, &o->error_kinds);
+			break;
+		case OPT_SHOW_KINDS:
+			err = kinds("--show-leak-kinds", optarg, &o->show_kinds);
 			break;
 		case OPT_ERROR_EXITCODE:
 			err = number("--error-exitcode", optarg, 1, 255, &v);

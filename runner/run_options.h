@@ -13,6 +13,8 @@ struct run_opts {
 	uint64_t max_leaked_bytes;	/* --max-leaked-bytes */
 	uint64_t max_leaked_allocs;	/* --max-leaked-allocs */
 	int error_exitcode;		/* --error-exitcode, default 23 */
+	unsigned int error_kinds;	/* --errors-for-leak-kinds (1 << LEAK_*) */
+	unsigned int show_kinds;	/* --show-leak-kinds: listed besides the failing ones */
 	const char *junit;		/* --junit FILE */
 	const char *json;		/* --json FILE */
 	const char *gen_suppressions;	/* --gen-suppressions FILE */

@@ -461,6 +461,8 @@ static void select_programs(struct tracer *t)
 		bpf_program__set_autoload(kmem[i], k && !t->opts.percpu);
 	for (size_t i = 0; i < sizeof(percpu) / sizeof(percpu[0]); i++)
 		bpf_program__set_autoload(percpu[i], k && t->opts.percpu);
+	bpf_program__set_autoload(s->progs.exit_enter, !k && t->opts.hold_exits);
+	bpf_program__set_autoload(s->progs.exit_called, !k && t->opts.hold_exits);
 	bpf_program__set_autoload(s->progs.on_sys_exit,
 				  !k && (t->opts.follow_children || t->opts.hold_execs));
 }
@@ -626,6 +628,9 @@ static struct bpf_program *entry_prog(struct memleak_bpf *s, const struct probe_
 	case FN_DLCLOSE: return s->progs.dlclose_enter;
 	case FN_NEW: return s->progs.new_enter;
 	case FN_DELETE: return s->progs.delete_enter;
+	case FN_EXIT:
+	case FN_ABORT: return s->progs.exit_enter;
+	case FN_EXIT_CALL: return s->progs.exit_called;
 	default: return NULL;
 	}
 }
@@ -639,6 +644,9 @@ static struct bpf_program *return_prog(struct memleak_bpf *s, const struct probe
 	case FN_MUNMAP:
 	case FN_DLCLOSE:
 	case FN_DELETE:
+	case FN_EXIT:
+	case FN_ABORT:
+	case FN_EXIT_CALL:
 		return NULL;
 	case FN_DLOPEN:
 		return s->progs.dlopen_return;

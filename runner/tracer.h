@@ -21,6 +21,7 @@ struct tracer_opts {
 	int percpu;			/* kernel mode: percpu allocations only */
 	int follow_children;		/* processes forked by traced ones are traced too */
 	int hold_execs;			/* traced processes are held after exec (EV_HELD) */
+	int hold_exits;			/* traced processes stop in _exit and abort (EV_ENDING) */
 	int trace_events;		/* -t */
 	int combined_only;
 	int wa_missing_free;

@@ -260,10 +260,10 @@ START_TEST(test_failure_has_stack_and_location)
 	fixture_init(&f, 4242);
 	doc = write_and_read(&f.j, &o);
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_CONFIG) "/failure/@message"),
-			 "4096 bytes in 1 allocation");
-	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_CONFIG) "/failure/@type"), "leak");
+			 "4096 bytes in 1 allocation definitely lost");
+	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_CONFIG) "/failure/@type"), "definitely-lost");
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_LIST) "/failure/@message"),
-			 "320 bytes in 5 allocations");
+			 "320 bytes in 5 allocations definitely lost");
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_LIST) "/@file"), FX_LEAKY_C);
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_LIST) "/@line"), "19");
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_CONFIG) "/@line"), "41");
@@ -296,21 +296,21 @@ START_TEST(test_rules_and_accepted_sites)
 	/* Over a rule's budget: a failure naming the rule and its budget. */
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_CACHE) "/failure/@type"), "over-budget");
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_CACHE) "/failure/@message"),
-			 "200 bytes in 2 allocations, over the budget of cache (supp.txt:7)");
+			 "200 bytes in 2 allocations definitely lost, over the budget of cache (supp.txt:7)");
 	text = xstr(doc, CASE(FX_NAME_CACHE) "/failure");
 	ck_assert_msg(strstr(text, "its budget is at most 100 bytes in 1 allocation"), "%s", text);
 	ck_assert_msg(strstr(text, "#0 cache_put+0x10"), "%s", text);
 	/* Suppressed: skipped with the rule, the stack in system-out, no location. */
 	ck_assert_double_eq(xnum(doc, "count(" CASE(FX_NAME_LIBC) "/failure)"), 0);
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_LIBC) "/skipped/@message"),
-			 "72 bytes in 1 allocation, suppressed by libc-init (supp.txt:3)");
+			 "72 bytes in 1 allocation definitely lost, suppressed by libc-init (supp.txt:3)");
 	text = xstr(doc, CASE(FX_NAME_LIBC) "/system-out");
 	ck_assert_msg(strstr(text, "#0 _IO_file_doallocate+0x94 [libc.so.6]\n#1 0x7f0000061000 "
 				   "[libc.so.6]"), "%s", text);
 	ck_assert_double_eq(xnum(doc, "count(" CASE(FX_NAME_LIBC) "/@file)"), 0);
 	/* Within a rule's budget: skipped, with the budget; no limit on allocations. */
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_POOL) "/skipped/@message"),
-			 "64 bytes in 1 allocation, within the budget of pool (" FX_WORKSPACE
+			 "64 bytes in 1 allocation definitely lost, within the budget of pool (" FX_WORKSPACE
 			 "/supp.txt:12): at most 128 bytes in any number of allocations");
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_POOL) "/@line"), "70");
 	xmlFreeDoc(doc);
@@ -333,7 +333,7 @@ START_TEST(test_leaks_within_run_budget)
 	doc = write_and_read(&f.j, &o);
 	ck_assert_double_eq(xnum(doc, "count(" CASE(FX_NAME_LIST) "/failure)"), 0);
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_LIST) "/skipped/@message"),
-			 "320 bytes in 5 allocations, within the run's leak budget (at most 10000 "
+			 "320 bytes in 5 allocations definitely lost, within the run's leak budget (at most 10000 "
 			 "bytes in 100 allocations)");
 	text = xstr(doc, CASE(FX_NAME_LIST) "/system-out");
 	ck_assert_msg(strstr(text, "#0 make_node"), "%s", text);
@@ -347,7 +347,7 @@ START_TEST(test_leaks_within_run_budget)
 	doc = write_and_read(&f.j, &o);
 	ck_assert_double_eq(xnum(doc, "count(//testcase[@classname='leaks.leaky']/failure)"), 0);
 	ck_assert_str_eq(xstr(doc, CASE(FX_NAME_LIST) "/skipped/@message"),
-			 "320 bytes in 5 allocations, within the run's leak budget");
+			 "320 bytes in 5 allocations definitely lost, within the run's leak budget");
 	xmlFreeDoc(doc);
 	remove_tmpdir();
 }

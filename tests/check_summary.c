@@ -55,13 +55,13 @@ START_TEST(test_failing_sites_with_stacks)
 	s = summary(&f.j, NULL);
 	ck_assert_has(s, "memleak-run: leaky[4242] exited with status 0: 4 failing sites, "
 			 "4632 bytes in 9 allocations\n");
-	ck_assert_has(s, "  leak: 4096 bytes in 1 allocation: " FX_NAME_CONFIG "\n"
+	ck_assert_has(s, "  leak: 4096 bytes in 1 allocation, definitely lost: " FX_NAME_CONFIG "\n"
 			 "      #0 read_config+0x13 (leaky.c:41) [leaky]\n"
 			 "      #1 main+0x16 (leaky.c:52) [leaky]\n"
 			 "      #2 __libc_start_call_main+0x7a [libc.so.6]\n");
-	ck_assert_has(s, "  leak: 320 bytes in 5 allocations: " FX_NAME_LIST "\n"
+	ck_assert_has(s, "  leak: 320 bytes in 5 allocations, definitely lost: " FX_NAME_LIST "\n"
 			 "      #0 make_node+0x1d (leaky.c:19) [leaky]\n");
-	ck_assert_has(s, "  over budget: 200 bytes in 2 allocations: " FX_NAME_CACHE "\n"
+	ck_assert_has(s, "  over budget: 200 bytes in 2 allocations, definitely lost: " FX_NAME_CACHE "\n"
 			 "    rule cache (supp.txt:7) matched 200 bytes in 2 allocations, its "
 			 "budget is at most 100 bytes in 1 allocation\n"
 			 "      #0 cache_put+0x10 (leaky.c:60) [leaky]\n");
@@ -71,7 +71,7 @@ START_TEST(test_failing_sites_with_stacks)
 	ck_assert_lacks(s, "pool_grow");
 	/* The child: its own failing site and the events it lost. */
 	ck_assert_has(s, "memleak-run: sh[4243] exited with status 1: 1 failing site, 8 bytes in 1 "
-			 "allocation\n  leak: 8 bytes in 1 allocation: unknown stack\n"
+			 "allocation\n  leak: 8 bytes in 1 allocation, definitely lost: unknown stack\n"
 			 "      (no stack was captured)\n");
 	ck_assert_has(s, "  LOST DATA: 5 events lost, the leaks of this process may be "
 			 "under-reported:\n"
@@ -217,7 +217,7 @@ START_TEST(test_no_control_characters)
 
 	fixture_init(&f, 4242);
 	s = summary(&f.j, NULL);
-	ck_assert_has(s, "  leak: 16 bytes in 1 allocation: " FX_NAME_WEIRD_CLEAN "\n"
+	ck_assert_has(s, "  leak: 16 bytes in 1 allocation, definitely lost: " FX_NAME_WEIRD_CLEAN "\n"
 			 "      #0 " FX_NAME_WEIRD_CLEAN "+0x4 (we<ird>&.c:5) [leaky]\n");
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		ck_assert_msg(*p >= 0x20 || *p == '\n', "control character 0x%02x", *p);

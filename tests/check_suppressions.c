@@ -856,12 +856,45 @@ static void check_shapes(const struct shape *shapes, size_t n)
  * What a system program (a shell, make) leaves at its exit is the system's: accepted when
  * no frame is in the project's code, and only in a process that runs a system program.
  */
+START_TEST(test_rules_match_their_kinds)
+{
+	struct leak_site lost = { .bytes = 64, .allocs = 1,
+				  STACK(F("make_node", APP), F("main", APP)) };
+	struct leak_site in_locale = { .bytes = 208, .allocs = 1, .kind = LEAK_INDIRECT,
+				       STACK(F("__gconv_find_transform", LIBC), F("iconv_open", LIBC),
+					     F("main", APP)) };
+	struct suppressions *s = suppressions__new();
+	char err[256] = "";
+
+	ck_assert_int_eq(suppressions__load_string(s, "k.supp",
+						   "{\n   vg\n   Memcheck:Leak\n"
+						   "   match-leak-kinds: possible,reachable\n"
+						   "   fun:malloc\n   fun:make_node\n}\n"
+						   "leak native\n\tfun:make_node\n\tkinds: definite\n",
+						   err, sizeof(err)), 0);
+	lost.kind = LEAK_REACHABLE;
+	ck_assert_ptr_nonnull(suppressions__match(s, &lost));
+	ck_assert_str_eq(suppressions__match(s, &lost)->name, "vg");
+	lost.kind = LEAK_DEFINITE;
+	ck_assert_str_eq(suppressions__match(s, &lost)->name, "native");
+	lost.kind = LEAK_INDIRECT;
+	ck_assert_ptr_null(suppressions__match(s, &lost));
+	/* The C runtime's rules never take an indirectly lost block: a lost one holds it. */
+	ck_assert_int_eq(suppressions__add_defaults(s), 0);
+	suppressions__begin_process(s, APP);
+	ck_assert_ptr_null(suppressions__match(s, &in_locale));
+	in_locale.kind = LEAK_REACHABLE;
+	ck_assert_ptr_nonnull(suppressions__match(s, &in_locale));
+	suppressions__free(s);
+}
+END_TEST
+
 START_TEST(test_builtin_system_program)
 {
-	struct leak_site in_make = { .bytes = 4064, .allocs = 1,
+	struct leak_site in_make = { .bytes = 4064, .allocs = 1, .kind = LEAK_REACHABLE,
 				     STACK(F("xmalloc", "/usr/bin/make"), F("main", "/usr/bin/make"),
 					   F("__libc_start_call_main", LIBC)) };
-	struct leak_site shell = { .bytes = 28, .allocs = 1,
+	struct leak_site shell = { .bytes = 28, .allocs = 1, .kind = LEAK_POSSIBLE,
 				   STACK(F(NULL, "/bin/dash"), F(NULL, "/bin/dash")) };
 	/* A library of the project's, loaded into a system program. */
 	struct leak_site plugin = { .bytes = 64, .allocs = 1,
@@ -879,6 +912,11 @@ START_TEST(test_builtin_system_program)
 	ck_assert_str_eq(suppressions__match(s, &shell)->name, "builtin:system-program");
 	suppressions__begin_process(s, "/usr/bin/python3.11");
 	ck_assert_ptr_null(suppressions__match(s, &plugin));
+	/* What a system program lost is a leak all the same. */
+	suppressions__begin_process(s, "/usr/bin/make");
+	in_make.kind = LEAK_DEFINITE;
+	ck_assert_ptr_null(suppressions__match(s, &in_make));
+	in_make.kind = LEAK_REACHABLE;
 	/* The same stacks in a program of the project's, or one not known, are its leaks. */
 	suppressions__begin_process(s, APP);
 	ck_assert_ptr_null(suppressions__match(s, &in_make));
@@ -1247,6 +1285,7 @@ static Suite *suite(void)
 	tcase_add_test(builtin, test_builtin_rules_listed);
 	tcase_add_test(builtin, test_builtin_glibc_shapes);
 	tcase_add_test(builtin, test_builtin_system_program);
+	tcase_add_test(builtin, test_rules_match_their_kinds);
 	tcase_add_test(builtin, test_builtin_program_frames_not_matched);
 	tcase_add_test(builtin, test_builtin_cxx_pool_size);
 	suite_add_tcase(s, builtin);

@@ -465,6 +465,23 @@ static char *file_text(const char *path)
 	return text;
 }
 
+/* Whether process pid maps a file whose path contains `name`. */
+static int maps_have(pid_t pid, const char *name)
+{
+	char path[64], line[4400];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
 START_TEST(test_attach_to_running_process)
 {
 	char out_path[] = "/tmp/it_memleak_attach.XXXXXX", pid_arg[16], *out = NULL;
@@ -483,6 +500,9 @@ START_TEST(test_attach_to_running_process)
 		_exit(127);
 	}
 	close(in[0]);
+	/* Attached only once the program runs: its C library mapped, where malloc is. */
+	for (int tries = 0; tries < 500 && !maps_have(pid, "libc.so"); tries++)
+		usleep(10000);
 	fd = mkstemp(out_path);
 	ck_assert_int_ge(fd, 0);
 	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)pid);

@@ -32,7 +32,7 @@ FIXTURES += $(patsubst tests/fixtures/%.c,$(FIXTURE_DIR)/%-O0,$(filter-out tests
 FIXTURES += $(patsubst tests/fixtures/%.cc,$(FIXTURE_DIR)/%,$(FIXTURE_CXX_SRCS))
 FIXTURES += $(patsubst tests/fixtures/lib%.c,$(FIXTURE_DIR)/lib%.so,$(filter tests/fixtures/lib%.c,$(FIXTURE_SRCS)))
 FIXTURES += $(FIXTURE_DIR)/static_leaky $(FIXTURE_DIR)/static_counted $(FIXTURE_DIR)/static_exec
-FIXTURES += $(FIXTURE_DIR)/nofp_leaky $(FIXTURE_DIR)/nofp_via_libc
+FIXTURES += $(FIXTURE_DIR)/nofp_leaky $(FIXTURE_DIR)/nofp_via_libc $(FIXTURE_DIR)/nofp_kinds
 FIXTURE_CFLAGS := -g -fno-omit-frame-pointer -Wall -D_GNU_SOURCE -pthread
 
 $(FIXTURE_DIR)/%: tests/fixtures/%.c
