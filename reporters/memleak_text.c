@@ -53,6 +53,8 @@ void memleak_text__report(FILE *out, const struct leak_site *sites, size_t nsite
 		fprintf(out, "[%s] Sampled: 1 in %u allocations recorded, totals are of those.\n",
 			stamp, o->sample_rate);
 	fprintf(out, "[%s] Top %d stacks with outstanding allocations:\n", stamp, o->top);
+	if (o->note)
+		fprintf(out, "[%s] %s\n", stamp, o->note);
 	if (o->show_blocks) {
 		for (size_t i = 0; i < nsites; i++)
 			for (size_t b = 0; b < sites[i].nblocks; b++)
@@ -63,8 +65,14 @@ void memleak_text__report(FILE *out, const struct leak_site *sites, size_t nsite
 	for (size_t k = shown; k-- > 0;) {
 		const struct leak_site *s = &sites[k];
 
-		fprintf(out, "\t%" PRIu64 " bytes in %" PRIu64 " allocations from stack\n", s->bytes,
+		fprintf(out, "\t%" PRIu64 " bytes in %" PRIu64 " allocations from stack", s->bytes,
 			s->allocs);
+		if (o->show_kinds)
+			fprintf(out, ", %s", leak_kind_words(s->kind));
+		if (o->show_kinds && s->indirect_allocs)
+			fprintf(out, " (and %" PRIu64 " bytes in %" PRIu64 " allocations indirectly lost "
+				"through them)", s->indirect_bytes, s->indirect_allocs);
+		fputc('\n', out);
 		if (s->nframes == 0)
 			fprintf(out, "\t\t[stack not captured]\n");
 		for (size_t i = 0; i < s->nframes; i++) {

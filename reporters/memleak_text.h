@@ -19,6 +19,8 @@ struct memleak_text_opts {
 	int top;		/* stacks shown, the largest (printed last) */
 	int show_blocks;	/* -a: each outstanding block with address and size */
 	uint32_t sample_rate;	/* > 1: say the report is of sampled allocations */
+	int show_kinds;		/* each stack's leak kind: the process's memory was read */
+	const char *note;	/* a line after the heading, or NULL */
 };
 
 /* sites: most bytes first, as collect returns them. */

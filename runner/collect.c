@@ -481,6 +481,8 @@ struct collection *collect__blocks(struct tracer *t, const struct collect_filter
 				kind = b->kind;
 			else if (f->kinds)
 				unclassified++;
+			if (f->kinds && f->only_kinds && (!b || !(f->only_kinds & (1u << kind))))
+				continue;
 			site = table_get(&st, vals[i].stack_hash, keys[i].tgid, kind);
 			if (!site) {
 				err = -ENOMEM;

@@ -62,6 +62,8 @@ struct collect_filter {
 	 * definitely lost. A block it does not know (allocated after the scan) is too.
 	 */
 	const struct block_kinds *kinds;
+	/* With kinds: only blocks of these kinds (1 << LEAK_*), none it does not know; 0: all. */
+	unsigned int only_kinds;
 };
 
 struct collection {

@@ -19,6 +19,7 @@
 #include "runner/collect.h"
 #include "runner/launch.h"
 #include "runner/options.h"
+#include "runner/reachability.h"
 #include "runner/resolve.h"
 #include "runner/tracer.h"
 
@@ -44,7 +45,52 @@ struct session {
 	pid_t pid;			/* traced process, 0 in kernel mode */
 	uint64_t image_start_ns;	/* blocks before this belong to an earlier image */
 	int target_exited;
+	struct block_kinds *kinds;	/* -c: its blocks' kinds, read in _exit or abort */
 };
+
+/*
+ * The kinds of the outstanding blocks of a process held still (h), and how long that
+ * took; NULL (said) when its memory cannot be read.
+ */
+static struct block_kinds *read_kinds(struct session *s, struct reach_hold *h, pid_t tid,
+				      uint64_t sp)
+{
+	struct reach_block *blocks = NULL;
+	struct block_kinds *k = NULL;
+	size_t n = 0;
+	int err;
+
+	err = collect__block_list(s->tracer, (uint32_t)s->pid, s->image_start_ns, &blocks, &n);
+	if (!err)
+		err = reach_hold__classify(h, tid, sp, blocks, n, NULL);
+	if (!err) {
+		k = block_kinds__new(blocks, n);
+		if (k)
+			blocks = NULL;
+		else
+			err = -ENOMEM;
+	}
+	free(blocks);
+	if (err)
+		fprintf(stderr, "memleak: cannot read the memory of pid %d: %s\n", s->pid,
+			strerror(-err));
+	return k;
+}
+
+/* The traced command stopped itself in _exit or abort: its memory is read, then it goes on. */
+static void on_ending(struct session *s, const struct memleak_event *e)
+{
+	struct reach_hold *h = NULL;
+
+	if ((pid_t)e->tgid == s->pid && !reach_wait_stopped(s->pid, 2000))
+		h = reach_hold__new(s->pid);
+	if (h) {
+		block_kinds__free(s->kinds);
+		s->kinds = read_kinds(s, h, (pid_t)e->tid, e->addr);
+		reach_hold__free(h);
+	}
+	kill((pid_t)e->tgid, SIGCONT);
+}
 
 static const char *fn_label(uint32_t fn)
 {
@@ -86,6 +132,9 @@ static int on_event(void *ctx, const struct memleak_event *e)
 				tracer__add_unwind(s->tracer, path, 0);
 		}
 		break;
+	case EV_ENDING:
+		on_ending(s, e);
+		break;
 	case EV_EXIT:
 		if ((pid_t)e->tgid == s->pid)
 			s->target_exited = 1;
@@ -112,16 +161,43 @@ static void report(struct session *s, int final)
 		.not_before_ns = s->image_start_ns,
 		.want_blocks = o->show_allocs,
 	};
+	struct block_kinds *unreachable = NULL;
 	struct collection *c;
 	struct lost_counts lost;
+	char note[160];
 
 	/* Libraries mapped since the last look, while the process can still be read. */
 	if (s->pid && !s->target_exited)
 		resolver__add_maps(s->resolver, s->pid);
+	/* --unreachable: the process is held while its blocks are listed and its memory read. */
+	if (o->unreachable && !s->target_exited) {
+		uint64_t start = collect_now_ns();
+		struct reach_hold *h = reach_hold__new(s->pid);
+
+		if (!h) {
+			fprintf(stderr, "memleak: cannot hold pid %d to read its memory: %s\n", s->pid,
+				strerror(errno));
+			return;
+		}
+		unreachable = read_kinds(s, h, 0, 0);
+		reach_hold__free(h);
+		if (!unreachable)
+			return;
+		snprintf(note, sizeof(note), "Only blocks nothing points to; pid %d was held %.1f ms "
+			 "to read its memory.", s->pid, (collect_now_ns() - start) / 1e6);
+		f.kinds = unreachable;
+		f.only_kinds = LEAK_KINDS_LOST;
+		f.min_age_ns = 0;
+		to.note = note;
+	} else if (final && s->kinds) {
+		f.kinds = s->kinds;
+	}
+	to.show_kinds = f.kinds != NULL;
 	if (o->combined_only)
 		c = collect__combined(s->tracer, (uint32_t)s->pid, &fr);
 	else
 		c = collect__blocks(s->tracer, &f, &fr);
+	block_kinds__free(unreachable);
 	if (!c) {
 		fprintf(stderr, "memleak: cannot read the outstanding allocations: %s\n", strerror(errno));
 		return;
@@ -135,7 +211,9 @@ static void report(struct session *s, int final)
 
 static struct allocator *find_allocator(const struct memleak_opts *o, const char *program, pid_t pid)
 {
+	/* A command is held in _exit or abort, for the kinds of the final report. */
 	struct allocator_opts ao = { .want_mmap = o->mmap, .want_dl = 1,
+				     .want_exit = program && !o->combined_only,
 				     .at_entry = o->probes_at_entry };
 	struct allocator *a;
 	const char *what;
@@ -236,6 +314,7 @@ int main(int argc, char **argv)
 	to.on_event = on_event;
 	to.event_ctx = &s;
 	to.verbose = opts.verbose;
+	to.hold_exits = child && !opts.combined_only;
 	s.tracer = tracer__new(&to);
 	if (!s.tracer)
 		goto cleanup;
@@ -309,6 +388,7 @@ int main(int argc, char **argv)
 		exit_code = wait_status(child_status);
 	}
 cleanup:
+	block_kinds__free(s.kinds);
 	tracer__free(s.tracer);
 	resolver__free(s.resolver);
 	allocator__free(alloc);

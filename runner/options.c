@@ -39,6 +39,8 @@ static const char usage[] =
 "      --max-stacks N     distinct stacks kept (default 65536)\n"
 "      --probes-at-entry  probe each function's first instruction, as memleak.py does,\n"
 "                         not past the ones the kernel must single-step\n"
+"      --unreachable      -p: report only the blocks nothing in the process points to\n"
+"                         (definitely and indirectly lost), read while it is held\n"
 "  -v, --verbose          more diagnostics (-vv: libbpf's too)\n"
 "  -h, --help             this help\n";
 
@@ -50,6 +52,7 @@ enum {
 	OPT_MAX_BLOCKS,
 	OPT_MAX_STACKS,
 	OPT_AT_ENTRY,
+	OPT_UNREACHABLE,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +73,7 @@ static const struct option long_opts[] = {
 	{ "max-blocks", required_argument, NULL, OPT_MAX_BLOCKS },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "probes-at-entry", no_argument, NULL, OPT_AT_ENTRY },
+	{ "unreachable", no_argument, NULL, OPT_UNREACHABLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -222,6 +226,9 @@ int memleak_opts__parse(struct memleak_opts *o, int argc, char **argv)
 		case OPT_AT_ENTRY:
 			o->probes_at_entry = 1;
 			break;
+		case OPT_UNREACHABLE:
+			o->unreachable = 1;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -264,6 +271,11 @@ int memleak_opts__parse(struct memleak_opts *o, int argc, char **argv)
 	}
 	if (o->percpu && (o->pid || o->command)) {
 		fprintf(stderr, "memleak: --percpu traces the kernel: it excludes -p and -c\n");
+		return -EINVAL;
+	}
+	if (o->unreachable && (!o->pid || o->combined_only)) {
+		fprintf(stderr, "memleak: --unreachable reads a running process's memory: it needs -p "
+				"and excludes --combined-only\n");
 		return -EINVAL;
 	}
 	if (o->command && !*o->command) {

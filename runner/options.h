@@ -24,6 +24,7 @@ struct memleak_opts {
 	uint32_t max_blocks;		/* --max-blocks */
 	uint32_t max_stacks;		/* --max-stacks */
 	int probes_at_entry;		/* --probes-at-entry */
+	int unreachable;		/* --unreachable */
 	int verbose;			/* -v, repeatable */
 	unsigned int interval;		/* seconds between reports */
 	long count;			/* reports, -1: until interrupted */

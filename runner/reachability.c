@@ -656,36 +656,76 @@ static int process_regions(pid_t pid, const struct mapping *maps, size_t nmaps,
 	return 0;
 }
 
-int reach_classify_process(pid_t pid, pid_t tid, uint64_t sp, struct reach_block *blocks,
-			   size_t n, struct reach_stats *stats)
+struct reach_hold {
+	pid_t pid;
+	struct thread *threads;
+	size_t nthreads;
+	struct reach_roots roots;	/* the registers, until the regions are read */
+	struct reach_stats stats;
+};
+
+struct reach_hold *reach_hold__new(pid_t pid)
 {
-	struct reach_stats unused = { 0 };
-	struct reach_memory mem = { .readv = process_readv, .ctx = (void *)(intptr_t)pid };
-	struct reach_roots roots = { 0 };
-	struct mapping *maps = NULL;
-	struct thread *threads = NULL;
-	size_t nmaps = 0, nthreads = 0;
+	struct reach_hold *h = calloc(1, sizeof(*h));
 	int err;
 
-	if (!stats)
-		stats = &unused;
-	err = hold_threads(pid, &threads, &nthreads, &roots.words, &roots.nwords, stats);
-	if (err)
-		goto cleanup;
-	for (size_t i = 0; i < nthreads; i++)
-		if (tid && threads[i].tid == tid && sp)
-			threads[i].sp = sp + RED_ZONE;
-	err = read_maps(pid, &maps, &nmaps);
+	if (!h)
+		return NULL;
+	h->pid = pid;
+	err = hold_threads(pid, &h->threads, &h->nthreads, &h->roots.words, &h->roots.nwords,
+			   &h->stats);
+	if (err) {
+		reach_hold__free(h);
+		errno = -err;
+		return NULL;
+	}
+	return h;
+}
+
+int reach_hold__classify(struct reach_hold *h, pid_t tid, uint64_t sp, struct reach_block *blocks,
+			 size_t n, struct reach_stats *stats)
+{
+	struct reach_memory mem = { .readv = process_readv, .ctx = (void *)(intptr_t)h->pid };
+	struct reach_roots roots = h->roots;
+	struct mapping *maps = NULL;
+	size_t nmaps = 0;
+	int err;
+
+	for (size_t i = 0; i < h->nthreads; i++)
+		if (tid && h->threads[i].tid == tid && sp)
+			h->threads[i].sp = sp + RED_ZONE;
+	if (stats)
+		*stats = h->stats;
+	err = read_maps(h->pid, &maps, &nmaps);
 	if (!err)
-		err = process_regions(pid, maps, nmaps, threads, nthreads, &roots.regions,
+		err = process_regions(h->pid, maps, nmaps, h->threads, h->nthreads, &roots.regions,
 				      &roots.nregions);
 	if (!err)
 		err = reach_classify(blocks, n, &roots, &mem, stats);
-cleanup:
-	release_threads(threads, nthreads);
 	free(maps);
 	free(roots.regions);
-	free(roots.words);
+	return err;
+}
+
+void reach_hold__free(struct reach_hold *h)
+{
+	if (!h)
+		return;
+	release_threads(h->threads, h->nthreads);
+	free(h->roots.words);
+	free(h);
+}
+
+int reach_classify_process(pid_t pid, pid_t tid, uint64_t sp, struct reach_block *blocks,
+			   size_t n, struct reach_stats *stats)
+{
+	struct reach_hold *h = reach_hold__new(pid);
+	int err;
+
+	if (!h)
+		return -errno;
+	err = reach_hold__classify(h, tid, sp, blocks, n, stats);
+	reach_hold__free(h);
 	return err;
 }
 

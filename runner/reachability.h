@@ -65,6 +65,21 @@ int reach_classify_process(pid_t pid, pid_t tid, uint64_t sp, struct reach_block
 			   size_t n, struct reach_stats *stats);
 
 /*
+ * A process held still: each of its threads stopped with ptrace (a running process is
+ * interrupted, a stopped one stays stopped) and its registers read, until the hold is
+ * freed. NULL with errno set when the process cannot be held at all; a thread that
+ * cannot (traced by another) gives its stack pointer through /proc and no registers.
+ */
+struct reach_hold;
+
+struct reach_hold *reach_hold__new(pid_t pid);
+/* reach_classify_process's classification, of a held process. */
+int reach_hold__classify(struct reach_hold *h, pid_t tid, uint64_t sp, struct reach_block *blocks,
+			 size_t n, struct reach_stats *stats);
+/* Lets the threads go on (or stay in the group stop they were in). */
+void reach_hold__free(struct reach_hold *h);
+
+/*
  * Waits until every thread of `pid` is stopped (a group stop), at most timeout_ms.
  * 0, -ESRCH when it is gone, -ETIMEDOUT.
  */

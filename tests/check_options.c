@@ -249,6 +249,14 @@ START_TEST(test_long_options)
 	ck_parse_ok(&p, "--pid=99");
 	ck_assert_int_eq(p.o.pid, 99);
 	parsed_free(&p);
+
+	ck_parse_ok(&p, "-p", "7", "--unreachable", "10");
+	ck_assert_int_eq(p.o.unreachable, 1);
+	parsed_free(&p);
+	/* It reads a running process's memory: -p, and every block's own record. */
+	ck_parse_bad("--unreachable", "--unreachable");
+	ck_parse_bad("--unreachable", "-c", "./leaky", "--unreachable");
+	ck_parse_bad("--unreachable", "-p", "7", "--unreachable", "--combined-only");
 }
 END_TEST
 

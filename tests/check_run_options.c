@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runner/records.h"
 #include "runner/run_options.h"
 #include "tests/testutil.h"
 
@@ -224,6 +225,28 @@ START_TEST(test_many_suppressions)
 }
 END_TEST
 
+/* valgrind's kind lists: words, "all", "none"; anything else is named in the error. */
+START_TEST(test_leak_kinds)
+{
+	struct parsed p;
+
+	ck_parse_ok(&p, "--", "x");
+	ck_assert_uint_eq(p.o.error_kinds, (1u << LEAK_DEFINITE) | (1u << LEAK_INDIRECT));
+	ck_assert_uint_eq(p.o.show_kinds, 0);
+	parsed_free(&p);
+	ck_parse_ok(&p, "--errors-for-leak-kinds=definite,possible", "--show-leak-kinds", "all",
+		    "--", "x");
+	ck_assert_uint_eq(p.o.error_kinds, (1u << LEAK_DEFINITE) | (1u << LEAK_POSSIBLE));
+	ck_assert_uint_eq(p.o.show_kinds, LEAK_KINDS_ALL);
+	parsed_free(&p);
+	ck_parse_ok(&p, "--errors-for-leak-kinds=none", "--", "x");
+	ck_assert_uint_eq(p.o.error_kinds, 0);
+	parsed_free(&p);
+	ck_parse_bad("'definite,lost'", "--errors-for-leak-kinds=definite,lost", "--", "x");
+	ck_parse_bad("--show-leak-kinds", "--show-leak-kinds=", "--", "x");
+}
+END_TEST
+
 START_TEST(test_bounds)
 {
 	struct parsed p;
@@ -386,6 +409,7 @@ static Suite *run_options_suite(void)
 	tcase_add_test(tc, test_every_option);
 	tcase_add_test(tc, test_many_suppressions);
 	tcase_add_test(tc, test_bounds);
+	tcase_add_test(tc, test_leak_kinds);
 	tcase_add_test(tc, test_negative_after_space);
 	tcase_add_test(tc, test_help);
 	tcase_add_test(tc, test_unknown_and_missing);
