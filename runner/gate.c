@@ -258,7 +258,7 @@ static void probe_new_program(struct gate *g, struct traced_proc *p)
  */
 static void scan_ending(struct gate *g, struct traced_proc *p, pid_t tid, uint64_t sp)
 {
-	uint64_t start = collect_now_ns();
+	uint64_t start = collect_now_ns(), listed;
 	struct reach_block *blocks = NULL;
 	struct reach_stats stats = { 0 };
 	size_t n = 0;
@@ -269,6 +269,7 @@ static void scan_ending(struct gate *g, struct traced_proc *p, pid_t tid, uint64
 	err = reach_wait_stopped(p->pid, 2000);
 	if (!err)
 		err = collect__block_list(g->tracer, (uint32_t)p->pid, p->image_start_ns, &blocks, &n);
+	listed = collect_now_ns();
 	if (!err)
 		err = reach_classify_process(p->pid, tid, sp, blocks, n, &stats);
 	if (!err) {
@@ -286,9 +287,10 @@ static void scan_ending(struct gate *g, struct traced_proc *p, pid_t tid, uint64
 		fprintf(stderr, "memleak-run: %s[%d]: %s (%s): its blocks count as definitely lost\n",
 			p->comm ? p->comm : "?", p->pid, p->scan_error, strerror(-err));
 	} else if (g->opts.verbose) {
-		fprintf(stderr, "memleak-run: %s[%d] held %.3f s at its end: %zu blocks, %llu bytes of "
-				"roots and %llu of blocks read, %llu threads (%llu without registers)\n",
-			p->comm ? p->comm : "?", p->pid, p->scan_ns / 1e9, n,
+		fprintf(stderr, "memleak-run: %s[%d] held %.3f s at its end (blocks listed in %.3f s): "
+				"%zu blocks, %llu bytes of roots and %llu of blocks read, %llu threads "
+				"(%llu without registers)\n",
+			p->comm ? p->comm : "?", p->pid, p->scan_ns / 1e9, (listed - start) / 1e9, n,
 			(unsigned long long)stats.root_bytes, (unsigned long long)stats.block_bytes,
 			(unsigned long long)stats.threads,
 			(unsigned long long)stats.threads_without_registers);

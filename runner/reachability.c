@@ -34,6 +34,10 @@ struct reach {
 	size_t n;
 	uint64_t *addrs;	/* b[i].addr, apart: the binary search's only data */
 	uint64_t lo, hi;	/* no block outside [lo, hi) */
+	struct granule *granules;
+	size_t gmask;
+	uint8_t *content;	/* every block's content, when read beforehand */
+	uint64_t *offsets;	/* where each block's is in it */
 	uint8_t *state;
 	uint8_t *scanned;	/* the state a block's content was last scanned in, + 1 */
 	uint32_t *stack;
@@ -52,13 +56,86 @@ static int by_addr(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/*
+ * The blocks are found through granules of the address space: a hash table from each
+ * granule that some block covers to the first such block. A word is looked up with one
+ * probe of the table, and a short search among the blocks of its granule.
+ */
+#define GRANULE_SHIFT 16
+
+struct granule {
+	uint64_t key;		/* granule number + 1; 0: empty slot */
+	uint32_t first;		/* first block ending in or after the granule */
+	uint32_t last;		/* last block starting in or before it */
+};
+
+static size_t granule_slot(uint64_t key, size_t mask)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 29) & mask;
+}
+
+static struct granule *granule_find(const struct reach *r, uint64_t key)
+{
+	size_t s = granule_slot(key, r->gmask);
+
+	while (r->granules[s].key) {
+		if (r->granules[s].key == key)
+			return &r->granules[s];
+		s = (s + 1) & r->gmask;
+	}
+	return NULL;
+}
+
+/* Builds the granule table: every granule each block touches. */
+static int granules_build(struct reach *r)
+{
+	size_t entries = 0, slots = 1024;
+
+	for (size_t i = 0; i < r->n; i++) {
+		uint64_t end = r->addrs[i] + (r->b[i].size ? r->b[i].size : 1) - 1;
+
+		entries += (size_t)((end >> GRANULE_SHIFT) - (r->addrs[i] >> GRANULE_SHIFT) + 1);
+	}
+	while (slots < entries * 2)
+		slots *= 2;
+	r->granules = calloc(slots, sizeof(*r->granules));
+	if (!r->granules)
+		return -ENOMEM;
+	r->gmask = slots - 1;
+	for (size_t i = 0; i < r->n; i++) {
+		uint64_t end = r->addrs[i] + (r->b[i].size ? r->b[i].size : 1) - 1;
+
+		for (uint64_t g = r->addrs[i] >> GRANULE_SHIFT; g <= end >> GRANULE_SHIFT; g++) {
+			struct granule *e = granule_find(r, g + 1);
+
+			if (!e) {
+				size_t s = granule_slot(g + 1, r->gmask);
+
+				while (r->granules[s].key)
+					s = (s + 1) & r->gmask;
+				e = &r->granules[s];
+				*e = (struct granule){ .key = g + 1, .first = (uint32_t)i };
+			}
+			e->last = (uint32_t)i;
+		}
+	}
+	return 0;
+}
+
 /* The block holding address w, or -1. A block of size 0 holds only its own address. */
 static ssize_t lookup(const struct reach *r, uint64_t w)
 {
-	size_t lo = 0, hi = r->n, i;
+	const struct granule *g;
+	size_t lo, hi, i;
 
 	if (w < r->lo || w >= r->hi)
 		return -1;
+	g = granule_find(r, (w >> GRANULE_SHIFT) + 1);
+	if (!g)
+		return -1;
+	/* The last block of the granule's run that starts at or below w. */
+	lo = g->first;
+	hi = (size_t)g->last + 1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -67,7 +144,7 @@ static ssize_t lookup(const struct reach *r, uint64_t w)
 		else
 			hi = mid;
 	}
-	if (!lo)
+	if (lo == g->first)
 		return -1;
 	i = lo - 1;
 	if (w - r->addrs[i] < r->b[i].size || w == r->addrs[i])
@@ -214,6 +291,16 @@ static void flood(struct reach *r)
 	struct iovec local[READ_IOVS], remote[READ_IOVS];
 	uint32_t batch[READ_IOVS];
 
+	/* Contents read beforehand: nothing to read here. */
+	while (r->content && r->top) {
+		uint32_t i = r->stack[--r->top];
+		int st = r->state[i];
+
+		if (r->scanned[i] >= st + 1)
+			continue;
+		r->scanned[i] = (uint8_t)(st + 1);
+		scan_words(r, r->content + r->offsets[i], r->b[i].size, r->addrs[i], st);
+	}
 	while (r->top && !r->oom) {
 		size_t nb = 0, bytes = 0;
 
@@ -274,6 +361,61 @@ static uint32_t clique_root(struct reach_block *b, uint32_t i)
 	return root;
 }
 
+/*
+ * Many small blocks cost a range each per read. When the blocks' contents fit in
+ * PRELOAD_MAX, they are read once, in address order, neighbours (less than PRELOAD_GAP
+ * apart: the allocator's headers between them) in one range. Nothing done when they do
+ * not fit, or memory is short: the flood reads as it goes.
+ */
+#define PRELOAD_MAX (256ull << 20)
+#define PRELOAD_GAP 64
+#define PRELOAD_SPAN (1u << 20)
+
+static void preload_contents(struct reach *r)
+{
+	struct iovec local[READ_IOVS], remote[READ_IOVS];
+	uint64_t total = 0;
+	size_t nspans = 0, i = 0;
+
+	for (size_t k = 0; k < r->n; k++) {
+		uint64_t gap = k ? r->addrs[k] - (r->addrs[k - 1] + r->b[k - 1].size) : 0;
+
+		total += r->b[k].size + (k && gap < PRELOAD_GAP ? gap : 0);
+		if (total > PRELOAD_MAX || r->addrs[k] < (k ? r->addrs[k - 1] + r->b[k - 1].size : 0))
+			return;	/* too large, or blocks overlap: read as the flood goes */
+	}
+	r->content = malloc(total ? total : 1);
+	r->offsets = malloc((r->n ? r->n : 1) * sizeof(*r->offsets));
+	if (!r->content || !r->offsets) {
+		free(r->content);
+		free(r->offsets);
+		r->content = NULL;
+		r->offsets = NULL;
+		return;
+	}
+	total = 0;
+	while (i < r->n) {
+		uint64_t start = r->addrs[i], end = start + r->b[i].size;
+
+		/* One span: this block and its close neighbours. */
+		r->offsets[i] = total;
+		for (i++; i < r->n && r->addrs[i] - end < PRELOAD_GAP &&
+			  r->addrs[i] + r->b[i].size - start <= PRELOAD_SPAN; i++) {
+			r->offsets[i] = total + (r->addrs[i] - start);
+			end = r->addrs[i] + r->b[i].size;
+		}
+		local[nspans] = (struct iovec){ .iov_base = r->content + total, .iov_len = end - start };
+		remote[nspans] = (struct iovec){ .iov_base = (void *)(uintptr_t)start,
+						 .iov_len = end - start };
+		total += end - start;
+		if (++nspans == READ_IOVS || i == r->n) {
+			r->mem->readv(r->mem->ctx, local, remote, nspans);
+			nspans = 0;
+		}
+	}
+	r->stats->block_bytes += total;
+}
+
 int reach_classify(struct reach_block *blocks, size_t n, const struct reach_roots *roots,
 		   const struct reach_memory *mem, struct reach_stats *stats)
 {
@@ -308,6 +450,10 @@ int reach_classify(struct reach_block *blocks, size_t n, const struct reach_root
 		if (end > r.hi)
 			r.hi = end;
 	}
+	err = granules_build(&r);
+	if (err)
+		goto cleanup;
+	preload_contents(&r);
 	/* Roots first, then everything they reach. */
 	for (size_t k = 0; roots && k < roots->nwords; k++)
 		if (roots->words[k] >= r.lo && roots->words[k] < r.hi)
@@ -358,6 +504,9 @@ int reach_classify(struct reach_block *blocks, size_t n, const struct reach_root
 		if (blocks[i].kind != LEAK_INDIRECT)
 			blocks[i].leader = (uint32_t)i;
 cleanup:
+	free(r.content);
+	free(r.offsets);
+	free(r.granules);
 	free(r.addrs);
 	free(r.state);
 	free(r.scanned);

@@ -73,7 +73,7 @@ check-run: tests
 	$(Q)tests/run.sh $(OUTPUT) $(UNIT_TESTS) -- $(IT_TESTS)
 
 # Benchmark programs and `make bench` (tests/bench/bench.sh).
-BENCH_PROGS := $(OUTPUT)/tests/bench/churn $(OUTPUT)/tests/bench/hold
+BENCH_PROGS := $(OUTPUT)/tests/bench/churn $(OUTPUT)/tests/bench/hold $(OUTPUT)/tests/bench/heap
 $(OUTPUT)/tests/bench/%: tests/bench/%.c
 	$(call msg,BENCH,$@)
 	$(Q)mkdir -p $(@D)

@@ -199,6 +199,33 @@ for n in ${BENCH_BLOCKS:-1000000 10000000}; do
 done
 echo
 
+# 6. Reading a process's memory at its end, for the leak kinds. memleak-run -v says how
+# long the process was held, how long listing its blocks took, and how much it read.
+# valgrind's leak check on the same program: its run with --leak-check=full less its run
+# with --leak-check=no.
+held_line() { echo "$1" | grep -m1 "\[[0-9]*\] held "; }
+held_s() { held_line "$1" | sed -n 's/.* held \([0-9.]*\) s at its end.*/\1/p'; }
+listed_s() { held_line "$1" | sed -n 's/.*blocks listed in \([0-9.]*\) s.*/\1/p'; }
+read_bytes() {
+	held_line "$1" | sed -n 's/.*, \([0-9]*\) bytes of roots and \([0-9]*\) of blocks read.*/\1 + \2/p' | bc
+}
+printf '%-44s %9s %9s %9s %9s\n' "memory read at exit" "held s" "listing s" "GB/s" "valgrind s"
+res=$("$gate" -v --max-blocks 1300000 -- "$bin/hold" 1000000 2>&1)
+v[scan_1m_held]=$(held_s "$res")
+v[scan_1m_listed]=$(listed_s "$res")
+v[scan_1m_classify]=$(echo "${v[scan_1m_held]} - ${v[scan_1m_listed]}" | bc -l)
+printf '%-44s %9s %9s %9s %9s\n' "  1M blocks of 16 bytes, all reachable" "${v[scan_1m_held]}" \
+	"${v[scan_1m_listed]}" "-" "-"
+res=$("$gate" -v -- "$bin/heap" 1024 1024 2>&1)
+v[scan_heap_held]=$(held_s "$res")
+v[scan_heap_gbps]=$(echo "scale=2; $(read_bytes "$res") / ${v[scan_heap_held]} / 1000000000" | bc -l)
+vg_no=$(REPEAT=1 timed valgrind -q --leak-check=no "$bin/heap" 1024 1024)
+vg_full=$(REPEAT=1 timed valgrind -q --leak-check=full "$bin/heap" 1024 1024)
+v[scan_heap_valgrind]=$(echo "$vg_full - $vg_no" | bc -l)
+printf '%-44s %9s %9s %9s %9.2f\n' "  1 GiB heap, every word a pointer" "${v[scan_heap_held]}" \
+	"$(listed_s "$res")" "${v[scan_heap_gbps]}" "${v[scan_heap_valgrind]}"
+echo
+
 # The goals, each a ratio from this run.
 goal() { # label value op limit
 	local ok
@@ -217,6 +244,8 @@ goal "  /bin/true: memleak-run / valgrind" "$(ratio "${v[true_gate]}" "${v[true_
 for n in ${BENCH_BLOCKS:-1000000 10000000}; do
 	goal "  $n blocks: judged / held" "$(ratio "${v[scale_${n}_seen]}" "$((n + 1))")" ">=" 1
 done
+goal "  memory read at exit, GB/s" "${v[scan_heap_gbps]}" ">=" 1
+goal "  1M blocks classified, seconds (listing apart)" "${v[scan_1m_classify]}" "<" 1
 echo
 
 {
