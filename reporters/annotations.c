@@ -211,13 +211,14 @@ static void add_site_note(struct notes *ns, const char *tool, const struct faili
 	FILE *t = text_open(&title), *m = text_open(&msg);
 
 	if (t) {
-		fprintf(t, "%s: %s", tool, sj->verdict == SITE_OVER_BUDGET ?
-						   "leak over its suppression's budget" :
-						   "memory leak");
+		fprintf(t, "%s: %s, %s", tool, sj->verdict == SITE_OVER_BUDGET ?
+						       "leak over its suppression's budget" :
+						       "memory leak",
+			leak_kind_words(sj->site->kind));
 	}
 	if (m) {
 		report_print_amount(m, sj->site->bytes, sj->site->allocs);
-		fprintf(m, " not freed by %s: ", f->proc);
+		fprintf(m, " %s, not freed by %s: ", leak_kind_words(sj->site->kind), f->proc);
 		frame_format_put_clean(m, sj->name, 0);
 		fputc('\n', m);
 		if (sj->verdict == SITE_OVER_BUDGET && sj->rule) {

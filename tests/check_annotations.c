@@ -94,24 +94,26 @@ START_TEST(test_errors_most_bytes_first)
 					"recorded: the outstanding-block table was full (raise "
 					"--max-blocks)%0A2 events the ring buffer could not take");
 	ck_assert_str_eq(line_at(s, 1), "::error file=src/leaky.c,line=41,title=memleak-run%3A "
-					"memory leak::4096 bytes in 1 allocation not freed by "
+					"memory leak%2C definitely lost::4096 bytes in 1 allocation definitely lost, not "
+					"freed by "
 					"leaky: " FX_NAME_CONFIG "%0A#0 read_config+0x13 "
 					"(leaky.c:41) [leaky]%0A#1 main+0x16 (leaky.c:52) "
 					"[leaky]%0A#2 __libc_start_call_main+0x7a [libc.so.6]");
 	ck_assert_starts(line_at(s, 2), "::error file=src/leaky.c,line=19,title=memleak-run%3A "
-					"memory leak::320 bytes in 5 allocations");
+					"memory leak%2C definitely lost::320 bytes in 5 allocations");
 	ck_assert_starts(line_at(s, 3), "::error file=src/leaky.c,line=60,title=memleak-run%3A "
-					"leak over its suppression's budget::200 bytes in 2 "
-					"allocations not freed by leaky: " FX_NAME_CACHE "%0ARule "
+					"leak over its suppression's budget%2C definitely lost::200 "
+					"bytes in 2 allocations definitely lost, not freed by leaky: " FX_NAME_CACHE "%0ARule "
 					"cache (supp.txt:7) matched 200 bytes in 2 allocations, "
 					"its budget is at most 100 bytes in 1 allocation%0A#0 "
 					"cache_put");
 	ck_assert_starts(line_at(s, 4), "::error file=src/we<ird>&.c,line=5,title=");
-	ck_assert_has(line_at(s, 4), "::16 bytes in 1 allocation not freed by leaky: "
+	ck_assert_has(line_at(s, 4), "::16 bytes in 1 allocation definitely lost, not freed by leaky: "
 				     FX_NAME_WEIRD_CLEAN "%0A");
 	/* Without a location, the annotation belongs to the run. */
-	ck_assert_str_eq(line_at(s, 5), "::error title=memleak-run%3A memory leak::8 bytes in 1 "
-					"allocation not freed by sh: unknown stack%0A(no stack was "
+	ck_assert_str_eq(line_at(s, 5), "::error title=memleak-run%3A memory leak%2C definitely lost::8 "
+					"bytes in 1 allocation definitely lost, not freed by sh: unknown "
+					"stack%0A(no stack was "
 					"captured)");
 	/* Accepted sites are not annotated. */
 	ck_assert_int_eq(count_substr(s, "::error "), 6);

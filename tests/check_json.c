@@ -251,6 +251,13 @@ START_TEST(test_sites_and_frames)
 	ck_assert_int_eq(u64_at(r, K("%d.blocks.0.size", FX_SITE_CONFIG)), 4096);
 	/* A site without a stack: an empty list. */
 	ck_assert_int_eq(len_at(r, "processes.1.sites.0.frames"), 0);
+	/* Kinds: the records' blocks, never read from memory here, are definitely lost. */
+	ck_assert_str_eq(str_at(r, K("%d.kind", FX_SITE_LIST)), "definite");
+	ck_assert_int_eq(u64_at(r, K("%d.indirect_bytes", FX_SITE_LIST)), 0);
+	ck_assert_int_eq(u64_at(r, "processes.0.kinds.reachable.bytes"), 0);
+	ck_assert_int_eq(bool_at(r, "processes.0.memory_read"), 0);
+	ck_assert(null_at(r, "processes.0.hold_ns"));
+	ck_assert_int_eq(u64_at(r, "version"), 2);
 #undef K
 	json_object_put(r);
 }
