@@ -127,6 +127,35 @@ START_TEST(test_each_kind_classified)
 END_TEST
 
 /*
+ * A process that ends without passing through _exit or abort (SIGKILL) cannot be read:
+ * every block counts as definitely lost, and each report says why.
+ */
+START_TEST(test_unread_memory_counts_as_lost)
+{
+	char json[512];
+	struct run_result r;
+	json_object *root, *p;
+
+	snprintf(json, sizeof(json), "%s/tests/kinds-kill.json", test_output_dir());
+	ck_assert_int_eq(run_sh(&r, "%s --json %s -- %s kill", test_path("memleak-run"), json,
+				test_path("tests/fixtures/kinds")), 0);
+	ck_assert_msg(r.status == 128 + 9, "exit %d\n%s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "memory not read: it was killed by a signal before its memory "
+				    "could be read; every block counts as definitely lost") &&
+		      strstr(r.err, "1001 bytes in 1 allocation, definitely lost"), "%s", r.err);
+	root = json_object_from_file(json);
+	ck_assert_ptr_nonnull(root);
+	p = json_object_array_get_idx(json_object_object_get(root, "processes"), 0);
+	ck_assert(!json_object_get_boolean(json_object_object_get(p, "memory_read")));
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(json_object_object_get(p, "memory_not_read")),
+				     "killed by a signal"));
+	json_object_put(root);
+	unlink(json);
+	run_result_free(&r);
+}
+END_TEST
+
+/*
  * valgrind's word for the blocks of `size` in its leak report ("definitely lost"), from
  * its loss records: "1,005 bytes in 1 blocks are definitely lost", or with indirect
  * blocks "4,029 (1,005 direct, 3,024 indirect) bytes in 1 blocks are definitely lost".
@@ -213,6 +242,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_each_kind_classified, 0, NCASES * NVARIANTS);
 	tcase_add_loop_test(tc, test_same_kinds_as_valgrind, 0, NCASES);
+	tcase_add_test(tc, test_unread_memory_counts_as_lost);
 	suite_add_tcase(s, tc);
 	return s;
 }
