@@ -453,11 +453,22 @@ struct walk_state {
 	__u8 pad;
 };
 
+/*
+ * This CPU's walk: on the BPF stack it would count against the 512 bytes that a program
+ * and the walk's nested calls share, each frame rounded up to 32 by 6.1's verifier.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_state);
+} walks SEC(".maps");
+
 struct unwind {
 	struct thread_state *ts;
 	struct stack_trace *st;		/* where the frames go */
 	struct stack_copy *copy;	/* NULL: no copy of the stack */
-	struct walk_state w;
+	struct walk_state *w;
 };
 
 static __always_inline bool on_stack(const struct walk_state *w, __u64 addr, __u64 len)
@@ -526,7 +537,7 @@ static __always_inline int frame_memo(struct thread_state *ts, __u64 pc, int exa
 	__u64 gen = cache_gen;
 	/* A probe site's own address is a key apart: it is where the thread is, not a return. */
 	__u64 key = exact ? pc | 1ULL << 63 : pc;
-	__u32 h = (key ^ (key >> 9) ^ (key >> 21) ^ (key >> 63)) & (FRAME_MEMOS - 1);
+	__u32 h = key ^ (key >> 9) ^ (key >> 21) ^ (key >> 63);
 	struct unwind_row *row;
 	struct frame_memo *f;
 	struct module_slot *m;
@@ -535,6 +546,9 @@ static __always_inline int frame_memo(struct thread_state *ts, __u64 pc, int exa
 
 	if (!ts)
 		return -1;
+	/* Masked last, after a barrier: clang would mask before the last xor, losing 6.1 the bound. */
+	barrier_var(h);
+	h &= FRAME_MEMOS - 1;
 	f = &ts->memos[h];
 	if (f->pc == key && f->gen == gen)
 		return h;
@@ -656,7 +670,7 @@ static long unwind_one(__u32 i, void *data)
 {
 	struct unwind *u = data;
 
-	return unwind_step(u->ts, u->st, u->copy, &u->w) ? 1 : 0;
+	return unwind_step(u->ts, u->st, u->copy, u->w) ? 1 : 0;
 }
 
 /*
@@ -675,34 +689,37 @@ __noinline __u32 walk_user_stack(struct pt_regs *regs, struct thread_state *ts, 
 	__u32 zero = 0;
 	struct stack_trace *st = bpf_map_lookup_elem(&stack_scratch, &zero);
 	struct stack_copy *copy = bpf_map_lookup_elem(&stack_copies, &zero);
-	struct unwind u = {
-		.st = st,
-		.ts = ts,
-		.w = {
-			.pc = PT_REGS_IP(regs),
-			.sp = read_sp(regs),
-			.bp = PT_REGS_FP(regs),
-			.skip = at_site,
-			.exact = at_site,
-		},
-	};
+	struct walk_state *w = bpf_map_lookup_elem(&walks, &zero);
+	struct unwind u = { .st = st, .ts = ts, .w = w };
 	__u64 len;
 
-	if (!ts || !st || !copy || !stack_bounds(ts, u.w.sp))
+	if (!ts || !st || !copy || !w)
 		return 0;
-	u.w.hi = ts->stack_hi;
-	len = u.w.hi - u.w.sp;
+	w->pc = PT_REGS_IP(regs);
+	w->sp = read_sp(regs);
+	w->bp = PT_REGS_FP(regs);
+	w->ra_slot = 0;
+	w->from = 0;
+	w->copied = 0;
+	w->nr = 0;
+	w->skip = at_site;
+	w->exact = at_site;
+	w->busy = 0;
+	if (!stack_bounds(ts, w->sp))
+		return 0;
+	w->hi = ts->stack_hi;
+	len = w->hi - w->sp;
 	if (len > STACK_COPY)
 		len = STACK_COPY;
 	/* Pages of the stack not present make the read fail: the walk reads frame by frame. */
-	if (len >= 8 && !bpf_probe_read_user(copy->bytes, len, (void *)u.w.sp)) {
+	if (len >= 8 && !bpf_probe_read_user(copy->bytes, len, (void *)w->sp)) {
 		u.copy = copy;
-		u.w.from = u.w.sp;
-		u.w.copied = len;
+		w->from = w->sp;
+		w->copied = len;
 	}
 	bpf_loop(MEMLEAK_MAX_STACK_DEPTH + 2, unwind_one, &u, 0);
-	st->incomplete = u.w.busy;
-	return u.w.nr;
+	st->incomplete = w->busy;
+	return w->nr;
 }
 
 /*
@@ -933,7 +950,11 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 		ts->depth = d;
 		return 0;
 	}
-	/* The mask only restates the bound for the verifier (MEMLEAK_MAX_NEST is a power of 2). */
+	/*
+	 * The mask only restates the bound for the verifier (MEMLEAK_MAX_NEST is a power of 2);
+	 * the barrier keeps clang from dropping it, which 6.1's verifier cannot follow.
+	 */
+	barrier_var(d);
 	c = &ts->calls[d & (MEMLEAK_MAX_NEST - 1)];
 	c->size = size;
 	c->arg = arg;
@@ -1042,7 +1063,11 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 	/* The return popped the return address the entry saw at sp. */
 	__u64 entry_sp = read_sp(ctx) - 8;
 	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
-	struct pending_call c;
+	/*
+	 * The entry's slot, not a copy: nothing reuses it before this program ends, and 6.1's
+	 * verifier counts a copy against the stack the walk's calls share (512 bytes).
+	 */
+	const struct pending_call *c;
 	__u64 addr = (__u64)ret;
 	__u32 d;
 
@@ -1058,38 +1083,38 @@ int BPF_KRETPROBE(alloc_return, void *ret)
 		count(CNT_UNMATCHED_RETURNS);
 		return 0;
 	}
-	c = ts->calls[(d - 1) & (MEMLEAK_MAX_NEST - 1)];
+	c = &ts->calls[(d - 1) & (MEMLEAK_MAX_NEST - 1)];
 	ts->depth = d - 1;
 
-	switch (c.fn) {
+	switch (c->fn) {
 	case FN_POSIX_MEMALIGN:
 		/* Returns 0 on success, the block is written through the out-pointer. */
-		if (addr != 0 || !c.record)
+		if (addr != 0 || !c->record)
 			return 0;
-		if (bpf_probe_read_user(&addr, sizeof(addr), (void *)c.arg) || !addr)
+		if (bpf_probe_read_user(&addr, sizeof(addr), (void *)c->arg) || !addr)
 			return 0;
 		break;
 	case FN_REALLOC:
 	case FN_REALLOCARRAY:
-		if (realloc_done(tgid, tid, c.arg, addr, c.size, c.fn) && c.record)
+		if (realloc_done(tgid, tid, c->arg, addr, c->size, c->fn) && c->record)
 			break;
 		return 0;
 	case FN_MMAP:
-		if (addr == ~0ULL || !c.record)
+		if (addr == ~0ULL || !c->record)
 			return 0;
 		break;
 	case FN_MREMAP:
 		if (addr == ~0ULL)
 			return 0;
-		block_free(tgid, tid, c.arg, c.fn);
-		if (!c.record || !size_wanted(c.size))
+		block_free(tgid, tid, c->arg, c->fn);
+		if (!c->record || !size_wanted(c->size))
 			return 0;
 		break;
 	default:
-		if (!addr || !c.record)
+		if (!addr || !c->record)
 			return 0;
 	}
-	block_alloc(ctx, ts, tgid, tid, addr, c.size, c.fn, false);
+	block_alloc(ctx, ts, tgid, tid, addr, c->size, c->fn, false);
 	return 0;
 }
 
