@@ -77,13 +77,87 @@ struct tracer {
 
 static int verbosity;
 
+/*
+ * What libbpf warns of while the programs load: the program the kernel rejected, the
+ * verifier's last word on it, libbpf's last warning. The whole log is printed with -v.
+ */
+static struct {
+	int on;
+	char prog[128];
+	char cause[512];
+	char last[512];
+} load_log;
+
+/* The last line of a verifier's log that is not its statistics. */
+static void verifier_cause(const char *log, const char *end)
+{
+	for (const char *p = log; p < end; p += strcspn(p, "\n") + 1) {
+		int n = (int)strcspn(p, "\n");
+
+		if (p + n > end)
+			n = (int)(end - p);
+		if (n && strncmp(p, "processed ", 10) && strncmp(p, "verification time", 17) &&
+		    strncmp(p, "stack depth", 11))
+			snprintf(load_log.cause, sizeof(load_log.cause), "%.*s", n, p);
+	}
+}
+
+static void keep_load_warning(const char *fmt, va_list args)
+{
+	static const char begin[] = "-- BEGIN PROG LOAD LOG --\n", failed[] = "': BPF program load failed";
+	char *text = NULL, *at, *end, *prog;
+	size_t n;
+
+	if (vasprintf(&text, fmt, args) < 0)
+		return;
+	/* "libbpf: prog 'NAME': BPF program load failed: ..." */
+	prog = strstr(text, "prog '");
+	at = prog ? strstr(prog, failed) : NULL;
+	if (at && !load_log.prog[0])
+		snprintf(load_log.prog, sizeof(load_log.prog), "%.*s", (int)(at - prog - 6), prog + 6);
+	at = strstr(text, begin);
+	end = at ? strstr(at, "-- END PROG LOAD LOG --") : NULL;
+	if (at && end && !load_log.cause[0])
+		verifier_cause(at + sizeof(begin) - 1, end);
+	n = strlen(text);
+	while (n && text[n - 1] == '\n')
+		n--;
+	if (n)
+		snprintf(load_log.last, sizeof(load_log.last), "%.*s", (int)n, text);
+	free(text);
+}
+
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	if (level == LIBBPF_DEBUG && verbosity < 2)
 		return 0;
 	if (level == LIBBPF_INFO && verbosity < 1)
 		return 0;
+	if (load_log.on && level == LIBBPF_WARN) {
+		va_list copy;
+
+		va_copy(copy, args);
+		keep_load_warning(fmt, copy);
+		va_end(copy);
+		if (verbosity < 1)
+			return 0;
+	}
 	return vfprintf(stderr, fmt, args);
+}
+
+/* Why the programs did not load: the rejected program and the verifier's reason. */
+static void say_load_failure(int err)
+{
+	if (load_log.prog[0])
+		fprintf(stderr, "memleak: this kernel rejects BPF program %s: %s%s\n", load_log.prog,
+			load_log.cause[0] ? load_log.cause : strerror(-err),
+			verbosity ? "" : " (-v: the verifier's log)");
+	else if (access("/sys/kernel/btf/vmlinux", R_OK))
+		fprintf(stderr, "memleak: cannot load the BPF programs: %s (this kernel has no BTF: "
+				"/sys/kernel/btf/vmlinux is missing)\n", strerror(-err));
+	else
+		fprintf(stderr, "memleak: cannot load the BPF programs: %s%s%s\n", strerror(-err),
+			load_log.last[0] ? ": " : "", load_log.last);
 }
 
 static int add_link(struct tracer *t, struct bpf_link *link)
@@ -505,15 +579,16 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	}
 	select_programs(t);
 
+	memset(&load_log, 0, sizeof(load_log));
+	load_log.on = 1;
 	err = memleak_bpf__load(t->skel);
+	load_log.on = 0;
 	if (err) {
 		if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
 			fprintf(stderr, "memleak: not allowed to load BPF programs: run as root "
 					"(or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)\n");
 		else
-			fprintf(stderr, "memleak: cannot load the BPF programs: %s (does the kernel "
-					"have BPF and BTF? /sys/kernel/btf/vmlinux %s)\n", strerror(-err),
-				access("/sys/kernel/btf/vmlinux", R_OK) ? "is missing" : "exists");
+			say_load_failure(err);
 		goto cleanup;
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), event_cb, t, NULL);
