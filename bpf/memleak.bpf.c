@@ -1479,3 +1479,31 @@ int on_percpu_free(struct trace_event_raw_percpu_free_percpu *ctx)
 {
 	return kernel_free((__u64)BPF_CORE_READ(ctx, ptr), KFN_PERCPU);
 }
+
+/*
+ * The device and inode the walk records for a file, as the kernel has it: user space maps
+ * the file, sets these, and reads this iterator over its own mappings. stat() and
+ * /proc/PID/maps name a file on overlayfs by the overlay's numbers, while the mapping
+ * holds the layer's file, which the walk sees.
+ */
+__u32 key_tgid;
+__u64 key_addr;
+
+SEC("iter/task_vma")
+int file_key(struct bpf_iter__task_vma *ctx)
+{
+	struct vm_area_struct *vma = ctx->vma;
+	struct task_struct *task = ctx->task;
+	struct unwind_key key = {};
+	struct file *file;
+
+	if (!vma || !task || task->tgid != key_tgid || vma->vm_start != key_addr)
+		return 0;
+	file = vma->vm_file;
+	if (!file)
+		return 0;
+	key.ino = BPF_CORE_READ(file, f_inode, i_ino);
+	key.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	bpf_seq_write(ctx->meta->seq, &key, sizeof(key));
+	return 0;
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -101,13 +102,81 @@ static int remember(struct resolver *r, uint32_t dev, uint64_t ino, const char *
 	return 0;
 }
 
+static mapping_key_fn key_source;
+static void *key_source_ctx;
+
+void resolve_set_mapping_key(mapping_key_fn fn, void *ctx)
+{
+	key_source = fn;
+	key_source_ctx = ctx;
+}
+
+/*
+ * The device and inode of this process's mapping at `addr`: from the key source, else
+ * as /proc/self/maps gives them (on overlayfs the layer's file on 6.1, the overlay's on 6.18).
+ */
+static int mapping_key(uintptr_t addr, uint32_t *dev, uint64_t *ino)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4352];
+	int err = -ENOENT;
+
+	if (key_source && !key_source(key_source_ctx, addr, dev, ino)) {
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, i;
+		unsigned int maj, min;
+
+		if (sscanf(line, "%llx-%*x %*s %*x %x:%x %llu", &start, &maj, &min, &i) == 4 &&
+		    start == addr) {
+			*dev = memleak_kernel_dev(maj, min);
+			*ino = i;
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+int resolve_file_key(const char *path, uint32_t *dev, uint64_t *ino)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	struct stat st;
+	void *map;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*dev = memleak_kernel_dev(major(st.st_dev), minor(st.st_dev));
+	*ino = st.st_ino;
+	/* A file that cannot be mapped is in no frame: its own numbers will do. */
+	map = mmap(NULL, page > 0 ? (size_t)page : 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return 0;
+	mapping_key((uintptr_t)map, dev, ino);
+	munmap(map, page > 0 ? (size_t)page : 4096);
+	return 0;
+}
+
 int resolver__add_file(struct resolver *r, const char *path)
 {
-	struct stat st;
+	uint64_t ino;
+	uint32_t dev;
+	int err = resolve_file_key(path, &dev, &ino);
 
-	if (stat(path, &st))
-		return -errno;
-	return remember(r, memleak_kernel_dev(major(st.st_dev), minor(st.st_dev)), st.st_ino, path, path);
+	return err ? err : remember(r, dev, ino, path, path);
 }
 
 int resolve_process_path(pid_t pid, const char *path, char *buf, size_t len)
@@ -125,7 +194,8 @@ int resolve_process_path(pid_t pid, const char *path, char *buf, size_t len)
 int resolver__add_process_file(struct resolver *r, pid_t pid, const char *path)
 {
 	char full[4400], *real;
-	struct stat st;
+	uint64_t ino;
+	uint32_t dev;
 	int err;
 
 	err = resolve_process_path(pid, path, full, sizeof(full));
@@ -135,12 +205,11 @@ int resolver__add_process_file(struct resolver *r, pid_t pid, const char *path)
 	 * Opened before it is remembered: a process that exits between the two would leave a
 	 * path that opens nothing.
 	 */
-	if (stat(full, &st) || symbolizer__open_file(r->sym, full))
+	if (resolve_file_key(full, &dev, &ino) || symbolizer__open_file(r->sym, full))
 		return resolver__add_file(r, path);
 	/* Reports name it as the process knew it, made absolute. */
 	real = path[0] == '/' ? NULL : realpath(full, NULL);
-	err = remember(r, memleak_kernel_dev(major(st.st_dev), minor(st.st_dev)), st.st_ino, full,
-		       real ? real : path);
+	err = remember(r, dev, ino, full, real ? real : path);
 	free(real);
 	return err;
 }
@@ -176,6 +245,8 @@ int resolver__add_maps(struct resolver *r, pid_t pid)
 	while (fgets(line, sizeof(line), f) && !err) {
 		unsigned long long start, end, pgoff, ino;
 		unsigned int maj, min;
+		uint64_t kino;
+		uint32_t kdev;
 		char perms[8];
 		int name_at = 0;
 
@@ -188,7 +259,12 @@ int resolver__add_maps(struct resolver *r, pid_t pid)
 		if (strstr(line + name_at, " (deleted)"))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, line + name_at);
+		if (find_file(r, memleak_kernel_dev(maj, min), ino))
+			continue;
 		err = remember(r, memleak_kernel_dev(maj, min), ino, path, line + name_at);
+		/* Frames carry the held file's key, which the maps may not show (overlayfs). */
+		if (!err && !resolve_file_key(path, &kdev, &kino))
+			err = remember(r, kdev, kino, path, line + name_at);
 	}
 	fclose(f);
 	return err;

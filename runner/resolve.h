@@ -19,7 +19,22 @@ struct resolver;
 struct resolver *resolver__new(void);
 void resolver__free(struct resolver *r);
 
-/* Remembers a file by path (stat'ed now; kept open so it resolves after deletion). */
+/*
+ * The device and inode the kernel gives a mapping of the file at `path`, which frames
+ * carry: those of the file really mapped. stat() says otherwise on a stacked filesystem
+ * (overlayfs, as containers run programs: it gives the overlay's, while the mapping
+ * holds the layer's file) and on a btrfs subvolume. Learnt by mapping a page of the file
+ * and reading /proc/self/maps. Returns 0 or -errno.
+ */
+int resolve_file_key(const char *path, uint32_t *dev, uint64_t *ino);
+/*
+ * Where resolve_file_key learns the key of a mapping of its own at `addr` (0 or -errno):
+ * the tracer asks the kernel as the walk does. Without one (NULL), /proc/self/maps.
+ */
+typedef int (*mapping_key_fn)(void *ctx, uintptr_t addr, uint32_t *dev, uint64_t *ino);
+void resolve_set_mapping_key(mapping_key_fn fn, void *ctx);
+
+/* Remembers a file by path (its key learnt now; kept open so it resolves after deletion). */
 int resolver__add_file(struct resolver *r, const char *path);
 /*
  * Remembers a file named by a process (a dlopen'ed library, an exec'd program): through

@@ -23,6 +23,7 @@
 
 #include "memleak.skel.h"
 #include "runner/cfi.h"
+#include "runner/resolve.h"
 
 /*
  * A uprobe event created in tracefs, removed again when the tracer is freed. Its BPF
@@ -71,6 +72,7 @@ struct tracer {
 	struct unwind_key *unwind_tried;
 	size_t nunwind_tried;
 	int unwind_full_said;
+	int file_key_said;		/* the file_key iterator failed, said once */
 	char tracefs[64];
 	char group[32];
 };
@@ -541,6 +543,48 @@ static void select_programs(struct tracer *t)
 				  !k && (t->opts.follow_children || t->opts.hold_execs));
 }
 
+/*
+ * The walk's key of this process's mapping at `addr`: the file_key iterator over this
+ * process's mappings (every process's before 6.1, which has no task filter).
+ */
+static int tracer_mapping_key(void *ctx, uintptr_t addr, uint32_t *dev, uint64_t *ino)
+{
+	struct tracer *t = ctx;
+	union bpf_iter_link_info info = { .task = { .pid = (__u32)getpid() } };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
+	struct unwind_key key;
+	struct bpf_link *link;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	t->skel->bss->key_tgid = (__u32)getpid();
+	t->skel->bss->key_addr = addr;
+	link = bpf_program__attach_iter(t->skel->progs.file_key, &opts);
+	if (!link)
+		link = bpf_program__attach_iter(t->skel->progs.file_key, NULL);
+	if (!link) {
+		int err = -errno;
+
+		if (!t->file_key_said++)
+			fprintf(stderr, "memleak: cannot ask the kernel which file a mapping holds (%s): "
+					"programs on overlayfs may lose their symbols\n", strerror(-err));
+		return err;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	while (fd >= 0 && got < sizeof(key) &&
+	       (n = read(fd, (char *)&key + got, sizeof(key) - got)) > 0)
+		got += (size_t)n;
+	if (fd >= 0)
+		close(fd);
+	bpf_link__destroy(link);
+	if (got != sizeof(key))
+		return -ENOENT;
+	*dev = key.dev;
+	*ino = key.ino;
+	return 0;
+}
+
 struct tracer *tracer__new(const struct tracer_opts *opts)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -591,6 +635,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 			say_load_failure(err);
 		goto cleanup;
 	}
+	resolve_set_mapping_key(tracer_mapping_key, t);
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), event_cb, t, NULL);
 	if (!t->rb) {
 		err = -errno;
@@ -661,6 +706,7 @@ void tracer__free(struct tracer *t)
 {
 	if (!t)
 		return;
+	resolve_set_mapping_key(NULL, NULL);
 	ring_buffer__free(t->rb);
 	/* After a hand-off, these destroys only drop references. */
 	if (hand_off_teardown(t)) {
@@ -869,15 +915,18 @@ int tracer__add_unwind(struct tracer *t, const char *path, int hidden)
 	struct unwind_object obj = { .flags = hidden ? UNWIND_OBJ_HIDDEN : 0 };
 	struct cfi_table table;
 	struct unwind_key key = { 0 }, *tried;
-	struct stat st;
+	uint64_t ino;
+	uint32_t dev;
 	int err;
 
 	if (t->opts.kernel)
 		return -EINVAL;
-	if (stat(path, &st))
-		return -errno;
-	key.ino = st.st_ino;
-	key.dev = memleak_kernel_dev(major(st.st_dev), minor(st.st_dev));
+	/* The BPF side finds rows by the mapped file's numbers, not the path's (overlayfs). */
+	err = resolve_file_key(path, &dev, &ino);
+	if (err)
+		return err;
+	key.ino = ino;
+	key.dev = dev;
 	for (size_t i = 0; i < t->nunwind_tried; i++)
 		if (t->unwind_tried[i].ino == key.ino && t->unwind_tried[i].dev == key.dev)
 			return 0;

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -169,6 +171,58 @@ START_TEST(test_sites_named_without_frame_pointers)
 		ck_assert_msg(strstr(names, via_libc[0]) && !strstr(names, "open_log"), "%s", names);
 		free(names);
 	}
+}
+END_TEST
+
+/*
+ * A program run from a stacked filesystem, as containers run theirs (overlayfs, where
+ * stat() gives the overlay's device while the kernel maps the layer's file), or from a
+ * bind mount, leaks at the same sites under the same names as from the build directory.
+ * The mounts live in a mount namespace of the test's own: nothing outlives it.
+ */
+START_TEST(test_sites_named_from_stacked_filesystems)
+{
+	static const char *const programs[] = { "leaky", "nofp_leaky" };
+	static const char *const how[] = { "an overlay", "an overlay, --no-preload", "a bind mount" };
+	const char *flags = _i == 1 ? "--no-preload" : "";
+	char dir[] = "/tmp/memleak-stacked-XXXXXX", mnt[64], empty[64], command[128];
+	struct run_result r;
+
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	snprintf(empty, sizeof(empty), "%s/empty", dir);
+	ck_assert_int_eq(mkdir(mnt, 0755), 0);
+	ck_assert_int_eq(mkdir(empty, 0755), 0);
+	if (_i < 2) {
+		char opts[4400];
+
+		/* Two lower layers and no upper: a read-only overlay of the fixtures. */
+		snprintf(opts, sizeof(opts), "lowerdir=%s:%s", test_path("tests/fixtures"), empty);
+		ck_assert_msg(mount("overlay", mnt, "overlay", MS_RDONLY, opts) == 0, "overlay: %s",
+			      strerror(errno));
+	} else {
+		ck_assert_msg(mount(test_path("tests/fixtures"), mnt, NULL, MS_BIND, NULL) == 0,
+			      "bind mount: %s", strerror(errno));
+	}
+	for (size_t p = 0; p < sizeof(programs) / sizeof(programs[0]); p++) {
+		char fixture_rel[64], *there, *here;
+
+		snprintf(fixture_rel, sizeof(fixture_rel), "tests/fixtures/%s", programs[p]);
+		snprintf(command, sizeof(command), "%s/%s", mnt, programs[p]);
+		here = failing_site_names(flags, fixture(fixture_rel));
+		there = failing_site_names(flags, command);
+		ck_assert_msg(strstr(here, "make_node < build_list < main (leaky.c)"), "%s", here);
+		ck_assert_msg(!strcmp(there, here), "%s from %s:\n%s\nfrom the build directory:\n%s",
+			      programs[p], how[_i], there, here);
+		free(here);
+		free(there);
+	}
+	/* Detached: memleak-run's teardown may still hold the fixtures open. */
+	ck_assert_int_eq(umount2(mnt, MNT_DETACH), 0);
+	run_sh(&r, "rm -rf '%s'", dir);
+	run_result_free(&r);
 }
 END_TEST
 
@@ -1049,6 +1103,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_every_way_to_start_a_child);
 	tcase_add_test(tc, test_make_check_under_the_gate);
 	tcase_add_loop_test(tc, test_sites_named_without_frame_pointers, 0, 2);
+	tcase_add_loop_test(tc, test_sites_named_from_stacked_filesystems, 0, 3);
 	tcase_add_test(tc, test_untraceable_exits_99_or_77);
 	tcase_add_test(tc, test_usage_errors);
 	suite_add_tcase(s, tc);
