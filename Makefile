@@ -35,7 +35,7 @@ PKGS := libbpf:libbpf-dev libelf:libelf-dev libdw:libdw-dev libxml-2.0:libxml2-d
 TEST_PKGS := check:check
 
 # Dependencies are checked only for goals that build something.
-ifeq ($(filter clean deps help check demo bench vmlinux,$(MAKECMDGOALS)),)
+ifeq ($(filter clean deps help check check-kernels demo bench vmlinux,$(MAKECMDGOALS)),)
 missing := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(firstword $(subst :, ,$(p))) && echo y),,$(lastword $(subst :, ,$(p))))))
 ifneq ($(missing),)
 $(error missing build dependencies: $(missing) (install them, or run: sudo ci/install-deps.sh))
@@ -161,6 +161,7 @@ help:
 	@echo 'make demo       install missing dependencies, build, trace a bundled leaky program'
 	@echo 'make check      install missing dependencies, build, run every test'
 	@echo 'make bench      measure the cost of tracing against native and other tools'
+	@echo 'make check-kernels  boot Debian kernels ($(KERNELS)) under qemu: load, smoke-run'
 	@echo 'make install    install into $$(DESTDIR)$$(PREFIX) (default $(PREFIX))'
 	@echo 'make vmlinux    regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel'
 

@@ -10,13 +10,17 @@ BUILD="make gcc g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-de
 TEST="check libxml2-utils automake autoconf meson ninja-build cmake util-linux binutils valgrind"
 
 # The benchmark compares with other tools: only `make bench` (--bench) installs them.
-BENCH=""
+EXTRA=""
 if [ "${1:-}" = --bench ]; then
-	BENCH="bc time sqlite3 heaptrack liblsan0"
+	EXTRA="bc time sqlite3 heaptrack liblsan0"
+fi
+# Other kernels under qemu: only `make check-kernels` (--kernels).
+if [ "${1:-}" = --kernels ]; then
+	EXTRA="qemu-system-x86 busybox-static xz-utils kmod"
 fi
 
 missing=""
-for p in $BUILD $TEST $BENCH; do
+for p in $BUILD $TEST $EXTRA; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
 		missing="$missing $p"
 	fi

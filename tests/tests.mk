@@ -72,6 +72,23 @@ check:
 check-run: tests
 	$(Q)tests/run.sh $(OUTPUT) $(UNIT_TESTS) -- $(IT_TESTS)
 
+# `make check-kernels`: each Debian kernel series (KERNELS) booted under qemu, every BPF
+# program loaded on its own there, and the tools run on the fixtures
+# (tests/kernels/check-kernels.sh).
+KERNELS ?= 6.1 6.12
+PROGCHECK := $(OUTPUT)/tests/kernels/progcheck
+$(PROGCHECK): tests/kernels/progcheck.c
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(WARN) $(call pc_cflags,libbpf) $< $(call pc_libs,libbpf) -o $@
+
+.PHONY: check-kernels check-kernels-run
+check-kernels:
+	$(Q)ci/install-deps.sh --kernels
+	$(Q)$(MAKE) --no-print-directory check-kernels-run
+check-kernels-run: all fixtures $(PROGCHECK)
+	$(Q)tests/kernels/check-kernels.sh $(OUTPUT) $(KERNELS)
+
 # Benchmark programs and `make bench` (tests/bench/bench.sh).
 BENCH_PROGS := $(OUTPUT)/tests/bench/churn $(OUTPUT)/tests/bench/hold $(OUTPUT)/tests/bench/heap
 $(OUTPUT)/tests/bench/%: tests/bench/%.c
