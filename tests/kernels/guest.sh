@@ -27,4 +27,13 @@ smoke() {
 smoke memleak 0 "$out/memleak" -c "$out/tests/fixtures/leaky"
 smoke memleak-run 23 "$out/memleak-run" -- "$out/tests/fixtures/leaky"
 smoke memleak-run-nofp 23 "$out/memleak-run" -- "$out/tests/fixtures/nofp_leaky"
+# From an overlay, as in a container: the same names.
+mkdir -p /tmp/kc-empty /tmp/kc-overlay
+if mount -t overlay -o ro,lowerdir="$out/tests/fixtures":/tmp/kc-empty overlay /tmp/kc-overlay; then
+	smoke memleak-run-overlay 23 "$out/memleak-run" -- /tmp/kc-overlay/nofp_leaky
+	umount -l /tmp/kc-overlay
+else
+	echo "KC FAIL memleak-run-overlay (no overlay mount)"
+	fails=$((fails + 1))
+fi
 exit $fails
