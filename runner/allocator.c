@@ -529,6 +529,9 @@ static struct allocator *for_program(const char *path, const struct allocator_en
 		}
 		return for_program(p, env, opts, depth + 1);
 	}
+	/* Launched as execvp launches: what the kernel cannot execute, /bin/sh reads. */
+	if (!env && !depth && (n < 4 || memcmp(head, ELFMAG, SELFMAG)))
+		return for_program("/bin/sh", env, opts, depth + 1);
 	err = elf_interp(path, interp, sizeof(interp));
 	if (!err)
 		err = objlist_add(&objs, path);

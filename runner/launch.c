@@ -17,7 +17,8 @@ struct launch {
 	pid_t pid;
 	int go_fd;	/* write end: one byte lets the child exec */
 	int err_fd;	/* read end: the child's errno if exec fails, EOF if it succeeded */
-	char *path;
+	char *path;	/* executed as found, for $0, /proc/PID/comm and AT_EXECFN */
+	char *real;	/* the file it names, for allocator and symbols */
 	int released;
 };
 
@@ -34,11 +35,23 @@ static int executable(const char *path)
 	return 0;
 }
 
+/* Errors after which execvp tries the next directory of PATH. */
+static int search_goes_on(int err)
+{
+	return err == -ENOENT || err == -ENOTDIR || err == -ESTALE || err == -ENODEV ||
+	       err == -ETIMEDOUT || err == -EACCES;
+}
+
+/*
+ * As the C library's execvp: a name with a slash is the path; otherwise each entry of
+ * PATH ("/bin:/usr/bin" without it; an empty entry is the working directory) in turn,
+ * past files missing or not executable. Found only not executable: EACCES.
+ */
 char *launch_find_program(const char *name)
 {
 	const char *env = getenv("PATH");
 	char *path, *dirs, *dir, *save = NULL;
-	int err = -ENOENT;
+	int err = -ENOENT, eacces = 0;
 
 	if (!name || !*name) {
 		errno = ENOENT;
@@ -50,9 +63,9 @@ char *launch_find_program(const char *name)
 			errno = -err;
 			return NULL;
 		}
-		return realpath(name, NULL);
+		return strdup(name);
 	}
-	dirs = strdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin");
+	dirs = strdup(env ? env : "/bin:/usr/bin");
 	if (!dirs)
 		return NULL;
 	/* Split by hand: an empty entry is the current directory, as for execvp. */
@@ -62,26 +75,54 @@ char *launch_find_program(const char *name)
 		save = strchr(dir, ':');
 		if (save)
 			*save++ = '\0';
-		if (asprintf(&path, "%s/%s", *dir ? dir : ".", name) < 0) {
+		/* "dir/name" as execvp forms it: "./name" is not what it executes for "". */
+		if (asprintf(&path, *dir ? "%s/%s" : "%s%s", dir, name) < 0) {
 			err = -ENOMEM;
 			break;
 		}
 		e = executable(path);
 		if (!e) {
-			char *real = realpath(path, NULL);
-
-			free(path);
 			free(dirs);
-			return real;
+			return path;
 		}
-		/* Like execvp: a file found but not executable is reported as such. */
-		if (e != -ENOENT && e != -ENOTDIR)
-			err = e;
 		free(path);
+		eacces |= e == -EACCES;
+		if (!search_goes_on(e)) {
+			err = e;
+			break;
+		}
 	}
 	free(dirs);
-	errno = -err;
+	errno = eacces && search_goes_on(err) ? EACCES : -err;
 	return NULL;
+}
+
+/*
+ * Executes path as execv, and what the kernel cannot execute (no ELF, no "#!") with the
+ * shell, as execvp does: /bin/sh reads it, and its $0 is the path.
+ */
+static void exec_as_execvp(const char *path, char *const argv[])
+{
+	size_t argc = 0;
+	char **sh_argv;
+
+	execv(path, argv);
+	if (errno != ENOEXEC)
+		return;
+	while (argv[argc])
+		argc++;
+	sh_argv = calloc(argc + 2, sizeof(*sh_argv));
+	if (!sh_argv) {
+		errno = ENOEXEC;
+		return;
+	}
+	sh_argv[0] = "/bin/sh";
+	sh_argv[1] = (char *)path;
+	for (size_t i = 1; i < argc; i++)
+		sh_argv[i + 1] = argv[i];
+	execv("/bin/sh", sh_argv);
+	free(sh_argv);
+	errno = ENOEXEC;
 }
 
 struct launch *launch__start(char *const argv[], const struct launch_opts *opts)
@@ -95,7 +136,9 @@ struct launch *launch__start(char *const argv[], const struct launch_opts *opts)
 	l->pid = -1;
 	l->go_fd = l->err_fd = -1;
 	l->path = launch_find_program(argv[0]);
-	if (!l->path) {
+	if (l->path)
+		l->real = realpath(l->path, NULL);
+	if (!l->real) {
 		err = -errno;
 		goto cleanup;
 	}
@@ -125,7 +168,7 @@ struct launch *launch__start(char *const argv[], const struct launch_opts *opts)
 			(void)!write(errp[1], &e, sizeof(e));
 			_exit(127);
 		}
-		execv(l->path, argv);
+		exec_as_execvp(l->path, argv);
 		e = errno;
 		(void)!write(errp[1], &e, sizeof(e));
 		_exit(127);
@@ -143,6 +186,7 @@ cleanup:
 			close(errp[i]);
 	}
 	free(l->path);
+	free(l->real);
 	free(l);
 	errno = -err;
 	return NULL;
@@ -154,6 +198,11 @@ pid_t launch__pid(const struct launch *l)
 }
 
 const char *launch__path(const struct launch *l)
+{
+	return l->real;
+}
+
+const char *launch__program(const struct launch *l)
 {
 	return l->path;
 }
@@ -204,6 +253,7 @@ void launch__free(struct launch *l)
 	if (l->err_fd >= 0)
 		close(l->err_fd);
 	free(l->path);
+	free(l->real);
 	free(l);
 }
 

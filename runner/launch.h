@@ -18,13 +18,18 @@ struct launch_opts {
 };
 
 /*
- * Forks a child that waits before exec. argv[0] is looked up in PATH as execvp does;
- * launch__path() is the program that will run. Returns NULL with errno set when the
- * program does not exist or is not executable (nothing is forked then).
+ * Forks a child that waits before exec. argv[0] is looked up in PATH as execvp does, and
+ * the child executes what it found as found, with argv unchanged: a link is not replaced
+ * by its target, so $0, /proc/PID/comm and AT_EXECFN are what they are without us.
+ * Returns NULL with errno set when the program does not exist or is not executable
+ * (nothing is forked then).
  */
 struct launch *launch__start(char *const argv[], const struct launch_opts *opts);
 pid_t launch__pid(const struct launch *l);
+/* The file that will run, canonical (links resolved): for its allocator and symbols. */
 const char *launch__path(const struct launch *l);
+/* The path that is executed, as execvp forms it ("./t", "/usr/bin/t"). */
+const char *launch__program(const struct launch *l);
 /*
  * Lets the child exec. Returns 0, or -errno when the exec failed (the child has then
  * exited with 127 and been reaped).
@@ -37,7 +42,10 @@ void launch__free(struct launch *l);
 char **launch_split_command(const char *cmdline);
 void launch_free_argv(char **argv);
 
-/* Finds a program as execvp would; returns a malloc'ed path or NULL with errno set. */
+/*
+ * Finds a program as execvp would; returns the malloc'ed path execvp would execute, not
+ * canonicalised, or NULL with errno set.
+ */
 char *launch_find_program(const char *name);
 
 #endif /* LAUNCH_H */

@@ -520,7 +520,6 @@ END_TEST
 START_TEST(test_program_errors)
 {
 	const char *no_interp = write_script("no_interp.sh", "#!\n");
-	const char *text = write_script("text", "just words, no program\n");
 
 	errno = 0;
 	ck_assert_ptr_null(allocator__for_program("/nonexistent/program", NULL));
@@ -530,15 +529,31 @@ START_TEST(test_program_errors)
 	ck_assert_ptr_null(allocator__for_program(no_interp, NULL));
 	ck_assert_int_eq(errno, ENOEXEC);
 	errno = 0;
-	ck_assert_ptr_null(allocator__for_program(text, NULL));
-	ck_assert_int_eq(errno, ENOEXEC);
-	errno = 0;
-	ck_assert_ptr_null(allocator__for_program(write_script("empty", ""), NULL));
-	ck_assert_int_eq(errno, ENOEXEC);
-	errno = 0;
 	ck_assert_ptr_null(allocator__for_program(write_script("missing.sh", "#!/nonexistent/sh\n"),
 						  NULL));
 	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
+/*
+ * Neither ELF nor "#!": the kernel refuses it, and the program is launched as execvp
+ * launches it, read by /bin/sh. Its allocator is the shell's.
+ */
+START_TEST(test_no_magic_is_read_by_sh)
+{
+	const char *files[] = { write_script("text", "just words, no program\n"),
+				write_script("empty", ""), write_script("bytes", "\x01\x02\x03") };
+	struct allocator *sh = for_program("/bin/sh", NULL);
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct allocator *a = for_program(files[i], NULL);
+
+		ck_assert_str_eq(a->object_paths[0], "/bin/sh");
+		ck_assert_str_eq(a->objects, sh->objects);
+		ck_assert_uint_eq(a->nsites, sh->nsites);
+		allocator__free(a);
+	}
+	allocator__free(sh);
 }
 END_TEST
 
@@ -850,6 +865,7 @@ static Suite *allocator_suite(void)
 	tcase_add_test(tc, test_preload_sites);
 	tcase_add_test(tc, test_script);
 	tcase_add_test(tc, test_program_errors);
+	tcase_add_test(tc, test_no_magic_is_read_by_sh);
 	tcase_add_test(tc, test_script_loop);
 	tcase_add_test(tc, test_script_relative_interpreter);
 	tcase_add_test(tc, test_object);

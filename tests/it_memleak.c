@@ -639,6 +639,39 @@ START_TEST(test_attach_to_running_process)
 }
 END_TEST
 
+/*
+ * -c runs the command as named: a script reached through a link sees the link in $0, a
+ * program reached through one has the link's name, a name found in PATH is the path
+ * execvp forms. They write to a file: stdout is the report's.
+ */
+START_TEST(test_command_runs_as_named)
+{
+	char dir[] = "/tmp/it_memleak.XXXXXX", path[256], expect[256];
+	char *tool = realpath(memleak(), NULL), *out;
+	struct run_result res;
+
+	ck_assert_ptr_nonnull(tool);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(run_sh(&res,
+				"cd %s && printf '#!/bin/sh\\necho \"$0\" >> out\\n' > driver.sh && "
+				"echo 'cat /proc/$$/comm >> out' > comm.sh && chmod 755 driver.sh && "
+				"mkdir bin && ln -s ../driver.sh bin/one.test && ln -s /bin/sh bin/mysh && "
+				"%s -c ./bin/one.test && %s -c './bin/mysh comm.sh' && "
+				"PATH=%s/bin:\"$PATH\" %s -c one.test",
+				dir, tool, tool, dir, tool), 0);
+	ck_assert_msg(res.status == 0, "exit %d\n%s", res.status, res.err);
+	run_result_free(&res);
+	snprintf(path, sizeof(path), "%s/out", dir);
+	out = file_text(path);
+	snprintf(expect, sizeof(expect), "./bin/one.test\nmysh\n%s/bin/one.test\n", dir);
+	ck_assert_str_eq(out, expect);
+	free(out);
+	ck_assert_int_eq(run_sh(&res, "rm -rf %s", dir), 0);
+	run_result_free(&res);
+	free(tool);
+}
+END_TEST
+
 START_TEST(test_command_not_found)
 {
 	struct run_result res;
@@ -820,6 +853,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_show_allocs_and_trace);
 	tcase_add_test(tc, test_combined_only);
 	tcase_add_test(tc, test_sampling_says_so);
+	tcase_add_test(tc, test_command_runs_as_named);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(tk, 60);

@@ -271,6 +271,46 @@ START_TEST(test_error_exitcode_option)
 }
 END_TEST
 
+/*
+ * The program runs as it was named: a script reached through a link sees the link in $0
+ * (test suites name their tests by it), a program reached through one has the link's name
+ * (/proc/PID/comm) and its argv[0], and a name found in PATH is the path execvp forms.
+ */
+START_TEST(test_runs_as_named)
+{
+	struct run_result r;
+	char path[512], expect[1024];
+	char *run = realpath(test_path("memleak-run"), NULL), *dir;
+
+	ck_assert_ptr_nonnull(run);
+	make_tmpdir();
+	dir = realpath(tmpdir, NULL);
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof(path), "%s/driver.sh", tmpdir);
+	write_file(path, "#!/bin/sh\necho \"$0\"\n");
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/bin", tmpdir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/bin/one.test", tmpdir);
+	ck_assert_int_eq(symlink("../driver.sh", path), 0);
+	snprintf(path, sizeof(path), "%s/bin/mysh", tmpdir);
+	ck_assert_int_eq(symlink("/bin/sh", path), 0);
+
+	ck_assert_int_eq(run_sh(&r,
+				"cd '%s' && %s -- ./bin/one.test && "
+				"%s -- ./bin/mysh -c 'echo \"$0\"; cat /proc/$$/comm' && "
+				"PATH='%s/bin':\"$PATH\" %s -- one.test",
+				dir, run, run, dir, run), 0);
+	snprintf(expect, sizeof(expect), "./bin/one.test\n./bin/mysh\nmysh\n%s/bin/one.test\n", dir);
+	ck_assert_msg(r.status == 0, "exit %d\n%s", r.status, r.err);
+	ck_assert_str_eq(r.out, expect);
+	run_result_free(&r);
+	free(run);
+	free(dir);
+	remove_tmpdir();
+}
+END_TEST
+
 START_TEST(test_cannot_execute)
 {
 	struct run_result r;
@@ -1079,6 +1119,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_exit_status_passes_through);
 	tcase_add_test(tc, test_error_exitcode_option);
 	tcase_add_test(tc, test_cannot_execute);
+	tcase_add_test(tc, test_runs_as_named);
 	tcase_add_test(tc, test_lsan_suppressions);
 	tcase_add_test(tc, test_valgrind_suppressions);
 	tcase_add_test(tc, test_malformed_suppressions_before_running);
