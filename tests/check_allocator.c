@@ -186,19 +186,12 @@ static char tmp_dir[64];
 static void make_tmp_dir(void)
 {
 	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/check_allocator.XXXXXX");
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
+	test_mkdtemp(tmp_dir);
 }
 
 static void remove_tmp_dir(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "/bin/rm -rf '%s'", tmp_dir);
-	if (system(cmd))
-		fprintf(stderr, "could not remove %s\n", tmp_dir);
+	test_rmtree(tmp_dir);
 }
 
 static const char *write_script(const char *name, const char *text)

@@ -215,3 +215,20 @@ int test_capture(int (*fn)(void *ctx), void *ctx, char **out, char **err)
 	*err = read_all(ferr);
 	return ret;
 }
+
+void test_mkdtemp(char *template)
+{
+	if (!mkdtemp(template)) {
+		perror("mkdtemp");
+		exit(EXIT_FAILURE);
+	}
+}
+
+void test_rmtree(const char *dir)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "/bin/rm -rf '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", dir);
+}

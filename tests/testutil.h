@@ -24,6 +24,11 @@ const char *test_output_dir(void);
 /* Path of a built file under the output directory, in a static buffer per call slot. */
 const char *test_path(const char *rel);
 
+/* Makes a fresh directory from a template ending in XXXXXX, in place; exits if it cannot. */
+void test_mkdtemp(char *template);
+/* Removes a directory and everything in it, saying so on stderr when it cannot. */
+void test_rmtree(const char *dir);
+
 /* Whether two paths name the same file. */
 int test_same_file(const char *a, const char *b);
 /* Whether process `pid` runs the executable `path` (as /proc/PID/exe names it). */
