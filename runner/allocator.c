@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "runner/allocator.h"
+#include "runner/libsearch.h"
 #include "runner/placement.h"
 
 #include <errno.h>
@@ -9,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const fn_names[FN__COUNT] = {
@@ -411,78 +412,28 @@ cleanup:
 }
 
 /*
- * The libraries a dynamically linked program will load, in the dynamic linker's search
- * order: `INTERP --list PROGRAM` resolves them exactly as the real run will (same
- * environment, LD_LIBRARY_PATH and LD_PRELOAD included) without running the program.
+ * The libraries a dynamically linked program will load, in the dynamic linker's order,
+ * found as it finds them (runner/libsearch.c) with the environment and directory the
+ * program runs in. Nothing is executed: the interpreter is named by the program.
  */
 static int list_libraries(const char *interp, const char *path, const struct allocator_env *env,
 			  struct objlist *objs)
 {
-	char *const argv[] = { (char *)interp, "--list", (char *)path, NULL };
-	const char *cwd = env ? env->cwd : NULL;
-	char line[4096], joined[8192];
-	int pfd[2], status, err = 0;
-	FILE *f;
-	pid_t pid;
+	struct libsearch_env le = { .envp = env ? env->envp : NULL, .cwd = env ? env->cwd : NULL };
+	struct stat st;
+	char **paths;
+	size_t n;
+	int err;
 
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		err = -errno;
-		close(pfd[0]);
-		close(pfd[1]);
-		return err;
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-
-		dup2(pfd[1], 1);
-		if (devnull >= 0) {
-			dup2(devnull, 0);
-			dup2(devnull, 2);
-		}
-		if (cwd && chdir(cwd))
-			_exit(127);
-		if (env && env->envp)
-			execve(interp, argv, env->envp);
-		else
-			execv(interp, argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	f = fdopen(pfd[0], "r");
-	if (!f) {
-		err = -errno;
-		close(pfd[0]);
-	}
-	while (f && fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "=> "), *end;
-
-		/*
-		 * "\tlibc.so.6 => /lib/.../libc.so.6 (0x...)", "\t/lib64/ld-linux... (0x...)", or
-		 * a library preloaded by a relative path, "\t./libx.so (0x...)", relative to the
-		 * directory the program runs in. Names without a slash are not files.
-		 */
-		p = p ? p + 3 : line + strspn(line, " \t");
-		end = strstr(p, " (");
-		if (end)
-			*end = '\0';
-		else
-			p[strcspn(p, "\n")] = '\0';
-		if (!strchr(p, '/'))
-			continue;
-		if (cwd && p[0] != '/' && snprintf(joined, sizeof(joined), "%s/%s", cwd, p) < (int)sizeof(joined))
-			p = joined;
+	/* The dynamic linker ignores LD_LIBRARY_PATH and LD_PRELOAD for a set-ID program. */
+	le.secure = !stat(path, &st) && (st.st_mode & (S_ISUID | S_ISGID));
+	err = libsearch_load_order(path, interp, &le, &paths, &n);
+	for (size_t i = 0; i < n; i++) {
 		if (!err)
-			err = objlist_add(objs, p);
+			err = objlist_add(objs, paths[i]);
+		free(paths[i]);
 	}
-	if (f)
-		fclose(f);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!err && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
-		err = -ENOEXEC;
+	free(paths);
 	return err;
 }
 

@@ -52,8 +52,9 @@ struct allocator_opts {
 
 /*
  * The allocator of a program about to be executed: its own symbols first, then its
- * libraries in the dynamic linker's order (as `ld.so --list` reports them, honouring the
- * environment). A statically linked program is its own allocator.
+ * libraries in the dynamic linker's load order (runner/libsearch.h: found as it finds them,
+ * honouring the environment, without running anything). A statically linked program is
+ * its own allocator.
  */
 struct allocator *allocator__for_program(const char *path, const struct allocator_opts *opts);
 /* How a process starts its program, when it is not as this process would. */

@@ -311,6 +311,50 @@ START_TEST(test_runs_as_named)
 }
 END_TEST
 
+/*
+ * The gate executes nothing the program chooses. The program's PT_INTERP is a recorder that
+ * logs each run (uid, AT_EXECFN, argv[1]) and hands over to the real dynamic linker. Run
+ * under the gate, directly and by a shell that forks and execs it twice, it must run only
+ * as the kernel runs it, for the program's own execs: three lines, each naming the
+ * program, none as `INTERP --list PROGRAM`.
+ */
+START_TEST(test_interpreter_never_run_by_gate)
+{
+	char *run = realpath(test_path("memleak-run"), NULL), *dir, log[512], *text;
+	struct run_result r;
+	FILE *f;
+	long n;
+
+	ck_assert_ptr_nonnull(run);
+	make_tmpdir();
+	dir = realpath(tmpdir, NULL);
+	ck_assert_ptr_nonnull(dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	ck_assert_int_eq(run_sh(&r,
+				"cc -DLOG='\"%s\"' -nostdlib -static -fno-stack-protector -ffreestanding "
+				"-O1 tests/data/interp_recorder.c -o %s/recorder && cd %s && "
+				"echo 'int main(int c, char **v) { return c - 1; }' > t.c && "
+				"cc -Wl,--dynamic-linker=%s/recorder t.c -o t && "
+				"%s -- ./t && %s -- /bin/sh -c './t && exec ./t'",
+				log, dir, dir, dir, run, run), 0);
+	ck_assert_msg(r.status == 0, "exit %d\n%s", r.status, r.err);
+	run_result_free(&r);
+	f = fopen(log, "re");
+	ck_assert_ptr_nonnull(f);
+	text = calloc(1, 4096);
+	ck_assert_ptr_nonnull(text);
+	n = (long)fread(text, 1, 4095, f);
+	fclose(f);
+	ck_assert_int_gt(n, 0);
+	ck_assert_msg(count_substr(text, "\n") == 3 && count_substr(text, " execfn=./t argv1=-\n") == 3,
+		      "the interpreter ran other than for the program:\n%s", text);
+	free(text);
+	free(dir);
+	free(run);
+	remove_tmpdir();
+}
+END_TEST
+
 START_TEST(test_cannot_execute)
 {
 	struct run_result r;
@@ -1120,6 +1164,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_error_exitcode_option);
 	tcase_add_test(tc, test_cannot_execute);
 	tcase_add_test(tc, test_runs_as_named);
+	tcase_add_test(tc, test_interpreter_never_run_by_gate);
 	tcase_add_test(tc, test_lsan_suppressions);
 	tcase_add_test(tc, test_valgrind_suppressions);
 	tcase_add_test(tc, test_malformed_suppressions_before_running);
