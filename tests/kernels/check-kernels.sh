@@ -12,6 +12,7 @@
 set -eu
 [ $# -ge 2 ] || { echo "usage: $0 OUTPUT KERNEL..." >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
+src=$(pwd)
 out=$(cd "$1" && pwd)
 shift
 cache=$out/kernels/cache
@@ -70,7 +71,7 @@ for want in "$@"; do
 	rm -rf "$res"
 	mkdir -p "$res"
 	cat >"$res/run.sh" <<EOS
-cd '$(pwd)'
+cd '$src'
 KC_OUT='$out' KC_RES='$res' CI='${CI:-}' exec /bin/sh '$here/guest.sh'
 EOS
 	accel=tcg cpu=max
@@ -82,8 +83,9 @@ EOS
 		timeout --foreground -k 10 "${KC_TIMEOUT:-900}" qemu-system-x86_64 -accel $accel \
 			-cpu $cpu -m 2G -smp 2 -nographic -no-reboot -nodefaults -serial stdio \
 			-kernel "$root/boot/vmlinuz-$k" -initrd "$cache/initrd-$k.gz" \
-			-append "console=ttyS0 panic=-1 loglevel=4 mitigations=off kc.run=$res/run.sh kc.shares=out:$out" \
+			-append "console=ttyS0 panic=-1 loglevel=4 mitigations=off kc.run=$res/run.sh kc.shares=src:$src,out:$out" \
 			-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
+			-virtfs local,path="$src",mount_tag=src,security_model=none,readonly=on,multidevs=remap \
 			-virtfs local,path="$out",mount_tag=out,security_model=none,multidevs=remap \
 			</dev/null >"$res/console.log" 2>&1 || true
 		grep -q '^KC kernel' "$res/console.log" && break
