@@ -88,7 +88,7 @@ EOS
 			-virtfs local,path="$src",mount_tag=src,security_model=none,readonly=on,multidevs=remap \
 			-virtfs local,path="$out",mount_tag=out,security_model=none,multidevs=remap \
 			</dev/null >"$res/console.log" 2>&1 || true
-		grep -q '^KC kernel' "$res/console.log" && break
+		grep -aq 'KC kernel' "$res/console.log" && break
 		cp "$res/console.log" "$res/console-boot$boot.log"
 		echo "$k: the kernel died booting ($res/console-boot$boot.log)"
 	done
