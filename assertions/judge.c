@@ -320,11 +320,21 @@ cleanup:
 
 /* --- verdict --------------------------------------------------------------------------- */
 
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Most bytes first, a lost block counted with what it holds: a list's head before its nodes. */
 static int cmp_sites(const void *a, const void *b)
 {
 	const struct site_judgement *x = a, *y = b;
+	uint64_t xb = add_sat(x->site->bytes, x->site->indirect_bytes);
+	uint64_t yb = add_sat(y->site->bytes, y->site->indirect_bytes);
 	int c;
 
+	if (xb != yb)
+		return xb > yb ? -1 : 1;
 	if (x->site->bytes != y->site->bytes)
 		return x->site->bytes > y->site->bytes ? -1 : 1;
 	if (x->site->allocs != y->site->allocs)
@@ -334,11 +344,6 @@ static int cmp_sites(const void *a, const void *b)
 		return c;
 	/* The records' own order decides the rest. */
 	return x->site < y->site ? -1 : x->site > y->site;
-}
-
-static uint64_t add_sat(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 static void judge_site(struct judgement *j, struct proc_judgement *pj, struct site_judgement *sj,
