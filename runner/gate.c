@@ -270,7 +270,8 @@ static void scan_ending(struct gate *g, struct traced_proc *p, pid_t tid, uint64
 	if (!err)
 		err = collect__block_list(g->tracer, (uint32_t)p->pid, p->image_start_ns, &blocks, &n);
 	listed = collect_now_ns();
-	if (!err)
+	/* Nothing outstanding: nothing to classify, no memory to read. */
+	if (!err && n)
 		err = reach_classify_process(p->pid, tid, sp, blocks, n, &stats);
 	if (!err) {
 		p->kinds = block_kinds__new(blocks, n);
@@ -342,6 +343,10 @@ static int on_event(void *ctx, const struct memleak_event *e)
 		if (!p)
 			break;
 		p->image_start_ns = e->ts_ns;
+		/* What was read of the old image's memory (an abort it survived) is not the new one's. */
+		block_kinds__free(p->kinds);
+		p->kinds = NULL;
+		p->scan_error = NULL;
 		remember_program(g, p->pid, e->path, p);
 		comm = read_comm(p->pid);
 		if (comm)
