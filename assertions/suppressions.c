@@ -336,63 +336,75 @@ static int pat_matches_stack_end(const struct pat *p)
 	       !strcmp(p->glob, "(below main)");
 }
 
-struct matcher {
-	const struct rule *r;
-	const struct leak_site *site;
-	size_t nv;		/* frames, counting the allocator's stand-in */
-	int alloc;		/* 1: frame 0 is the allocator's stand-in */
-	unsigned char *memo;	/* (pattern, frame) -> 0 unknown, 1 no, 2 yes */
-};
-
-/* Whether the rule's lines from i on match the stack from frame j on. */
-static int match_from(struct matcher *m, size_t i, size_t j)
-{
-	const struct pat *p;
-	unsigned char *memo;
-	int ok;
-
-	if (i == m->r->npats)
-		return 1;	/* frames beyond the rule's lines do not matter */
-	memo = &m->memo[i * (m->nv + 1) + j];
-	if (*memo)
-		return *memo == 2;
-	p = &m->r->pats[i];
-	if (p->kind == PAT_ANY) {
-		ok = match_from(m, i + 1, j) || (j < m->nv && match_from(m, i, j + 1));
-	} else if (j == m->nv) {
-		ok = pat_matches_stack_end(p) && match_from(m, i + 1, j);
-	} else if (m->alloc && j == 0) {
-		ok = pat_matches_allocator(p) &&
-		     (match_from(m, i + 1, 1) ||
-		      (i + 1 < m->r->npats && pat_is_allocator_specific(&m->r->pats[i + 1]) &&
-		       match_from(m, i + 1, 0)));
-	} else {
-		ok = pat_matches_frame(p, &m->site->frames[j - m->alloc]) &&
-		     match_from(m, i + 1, j + 1);
-	}
-	*memo = ok ? 2 : 1;
-	return ok;
-}
-
+/*
+ * Whether the rule's lines match the stack: a glob over frames, with "..." as the star.
+ * Row i holds the frames j at which line i can be tried, given that lines 0..i-1 matched
+ * the frames before j; a line moves a position to the next row, "..." also along its own
+ * row. Rows are filled in order and only positions reached are tried, so the work is at
+ * most lines x frames, with nothing recursive on the length of either.
+ */
 static int frames_match(const struct rule *r, const struct leak_site *site)
 {
-	unsigned char small[2048];
-	struct matcher m = { .r = r, .site = site };
-	size_t size;
-	int ok;
+	unsigned char small[2 * 512];
+	unsigned char *cur, *next, *buf;
+	size_t nv, npats = r->npats;
+	int alloc, ok = 0;
 
 	/* A stack that (unexpectedly) starts inside the allocator needs no stand-in. */
-	m.alloc = r->allocator_frame &&
-		  !(site->nframes > 0 && frame_names_is_allocator(site->frames[0].function));
-	m.nv = site->nframes + m.alloc;
-	size = (r->npats + 1) * (m.nv + 1);
-	m.memo = size <= sizeof(small) ? small : malloc(size);
-	if (!m.memo)
+	alloc = r->allocator_frame &&
+		!(site->nframes > 0 && frame_names_is_allocator(site->frames[0].function));
+	nv = site->nframes + alloc;	/* frames, counting the allocator's stand-in */
+	if (!npats)
+		return 1;
+	buf = 2 * (nv + 1) <= sizeof(small) ? small : malloc(2 * (nv + 1));
+	if (!buf)
 		return 0;
-	memset(m.memo, 0, size);
-	ok = match_from(&m, 0, 0);
-	if (m.memo != small)
-		free(m.memo);
+	cur = buf;
+	next = buf + nv + 1;
+	memset(cur, 0, nv + 1);
+	cur[0] = 1;
+	for (size_t i = 0; i < npats; i++) {
+		const struct pat *p = &r->pats[i];
+		int reached = 0;
+
+		memset(next, 0, nv + 1);
+		for (size_t j = 0; j <= nv; j++) {
+			if (!cur[j])
+				continue;
+			if (p->kind == PAT_ANY) {
+				next[j] = 1;
+				if (j < nv)
+					cur[j + 1] = 1;
+			} else if (j == nv) {
+				if (pat_matches_stack_end(p))
+					next[j] = 1;
+			} else if (alloc && j == 0) {
+				if (pat_matches_allocator(p)) {
+					next[1] = 1;
+					if (i + 1 < npats && pat_is_allocator_specific(&r->pats[i + 1]))
+						next[0] = 1;
+				}
+			} else if (pat_matches_frame(p, &site->frames[j - alloc])) {
+				next[j + 1] = 1;
+			}
+		}
+		for (size_t j = 0; j <= nv && !reached; j++)
+			reached = next[j];
+		if (!reached)
+			goto out;
+		/* Frames beyond the rule's lines do not matter. */
+		if (i + 1 == npats) {
+			ok = 1;
+			goto out;
+		}
+		buf = cur;
+		cur = next;
+		next = buf;
+	}
+out:
+	buf = cur < next ? cur : next;
+	if (buf != small)
+		free(buf);
 	return ok;
 }
 

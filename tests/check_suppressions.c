@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "assertions/suppressions.h"
@@ -1234,6 +1235,47 @@ START_TEST(test_free_null_and_empty_set)
 }
 END_TEST
 
+/*
+ * A rule of many lines is matched without recursion on its length: with a 256 KiB stack,
+ * 200,000 "..." lines match (or not) as one does.
+ */
+static char *many_ellipses(const char *head, size_t n, const char *tail)
+{
+	size_t hl = strlen(head), tl = strlen(tail);
+	char *text = malloc(hl + 4 * n + tl + 1), *p = text;
+
+	ck_assert_ptr_nonnull(text);
+	memcpy(p, head, hl);
+	p += hl;
+	for (size_t i = 0; i < n; i++, p += 4)
+		memcpy(p, "...\n", 4);
+	memcpy(p, tail, tl + 1);
+	return text;
+}
+
+START_TEST(test_long_rules_iterative)
+{
+	struct rlimit small = { .rlim_cur = 256 << 10, .rlim_max = RLIM_INFINITY };
+	struct leak_site site = { .bytes = 64, .allocs = 2, LEAKY_STACK };
+	const char *tails[] = { "\tfun:main\n", "\tfun:nowhere\n", "\tfun:build_list\n\t...\n" };
+	const int expect[] = { 1, 0, 1 };
+
+	ck_assert_int_eq(setrlimit(RLIMIT_STACK, &small), 0);
+	for (size_t t = 0; t < 3; t++) {
+		char *text = many_ellipses("leak many\n", 200000, tails[t]);
+		char *vg = many_ellipses("{\n  many\n  Memcheck:Leak\n", 200000, "");
+		char *vgtext = malloc(strlen(vg) + strlen(tails[t]) + 3);
+
+		sprintf(vgtext, "%s%s}\n", vg, tails[t]);
+		ck_assert_msg(text_matches(text, &site) == expect[t], "native tail %zu", t);
+		ck_assert_msg(text_matches(vgtext, &site) == expect[t], "valgrind tail %zu", t);
+		free(text);
+		free(vg);
+		free(vgtext);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("suppressions");
@@ -1263,6 +1305,7 @@ static Suite *suite(void)
 	tcase_add_test(vg, test_vg_libc_aliases_and_versions);
 	tcase_add_test(vg, test_vg_cxx);
 	tcase_add_test(vg, test_vg_other_kinds_skipped);
+	tcase_add_test(vg, test_long_rules_iterative);
 	suite_add_tcase(s, vg);
 
 	tcase_add_test(native, test_native_parsed);
