@@ -132,6 +132,22 @@ static int number(const char *opt, const char *val, uint64_t lo, uint64_t hi, ui
 	return 0;
 }
 
+/*
+ * A report's file name. getopt takes the next word as the value even when it is "--" or
+ * another option ("--junit -- prog" would write a file named "--"): a name starting with
+ * '-' is taken for a forgotten value.
+ */
+static int file_name(const char *opt, const char *val, const char **out)
+{
+	if (val[0] == '-' || !val[0]) {
+		fprintf(stderr, "memleak-run: %s: missing file name (got '%s'; write ./%s for a "
+				"file of that name)\n", opt, val, val);
+		return -EINVAL;
+	}
+	*out = val;
+	return 0;
+}
+
 int run_opts__parse(struct run_opts *o, int argc, char **argv)
 {
 	uint64_t v;
@@ -173,13 +189,13 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv)
 			o->error_exitcode = (int)v;
 			break;
 		case OPT_JUNIT:
-			o->junit = optarg;
+			err = file_name("--junit", optarg, &o->junit);
 			break;
 		case OPT_JSON:
-			o->json = optarg;
+			err = file_name("--json", optarg, &o->json);
 			break;
 		case OPT_GEN:
-			o->gen_suppressions = optarg;
+			err = file_name("--gen-suppressions", optarg, &o->gen_suppressions);
 			break;
 		case OPT_TIMEOUT:
 			err = number("--timeout", optarg, 1, 7 * 86400, &v);

@@ -346,6 +346,37 @@ START_TEST(test_unknown_and_missing)
 }
 END_TEST
 
+/* A report's value that is "--" or another option is a forgotten file name. */
+START_TEST(test_report_needs_file_name)
+{
+	static char *const opts[] = { "--junit", "--json", "--gen-suppressions" };
+
+	for (size_t i = 0; i < 3; i++) {
+		char eq[64];
+		struct parsed p;
+
+		parse(&p, ARGV(opts[i], "--", "prog"));
+		ck_assert_int_eq(p.ret, -EINVAL);
+		ck_assert_msg(strstr(p.err, opts[i]) && strstr(p.err, "missing file name"),
+			      "%s --: %s", opts[i], p.err);
+		parsed_free(&p);
+		parse(&p, ARGV(opts[i], "-v", "--", "prog"));
+		ck_assert_int_eq(p.ret, -EINVAL);
+		ck_assert_msg(strstr(p.err, "missing file name"), "%s -v: %s", opts[i], p.err);
+		parsed_free(&p);
+		snprintf(eq, sizeof(eq), "%s=", opts[i]);
+		parse(&p, ARGV(eq, "--", "prog"));
+		ck_assert_int_eq(p.ret, -EINVAL);
+		ck_assert_msg(strstr(p.err, "missing file name"), "%s: %s", eq, p.err);
+		parsed_free(&p);
+		/* A name that only contains a dash is a name. */
+		parse(&p, ARGV(opts[i], "./-report", "--", "prog"));
+		ck_assert_int_eq(p.ret, 0);
+		parsed_free(&p);
+	}
+}
+END_TEST
+
 /*
  * BUG (found by this test, since fixed): an unknown short option was reported as one
  * that needs a value: for "-x" getopt sets optopt to 'x', and the parser took any optopt
@@ -414,6 +445,7 @@ static Suite *run_options_suite(void)
 	tcase_add_test(tc, test_help);
 	tcase_add_test(tc, test_unknown_and_missing);
 	tcase_add_test(tc, test_unknown_short_option);
+	tcase_add_test(tc, test_report_needs_file_name);
 	tcase_add_test(tc, test_abbreviations);
 	tcase_add_test(tc, test_parse_twice);
 	suite_add_tcase(s, tc);
