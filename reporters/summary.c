@@ -3,11 +3,15 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "reporters/frame_format.h"
 #include "reporters/report.h"
 
 #define DEFAULT_TOOL "memleak-run"
+/* What a CI log shows when the caller does not say; the JSON report has everything. */
+#define DEFAULT_MAX_SITES 20
+#define DEFAULT_MAX_RULES 10
 
 struct ctx {
 	FILE *out;
@@ -20,6 +24,18 @@ struct ctx {
 static size_t limit(int n)
 {
 	return n > 0 ? (size_t)n : 0;
+}
+
+/* A list's cap: 0 is the default, less than 0 none (0 returned). */
+static size_t cap(int n, size_t dflt)
+{
+	return n < 0 ? 0 : n ? (size_t)n : dflt;
+}
+
+/* Says how many entries of a list were left out: "  ... and 3 more shown: see ...". */
+static void print_more(FILE *out, const char *indent, size_t n, const char *what)
+{
+	fprintf(out, "%s... and %zu more %s: see the JSON report\n", indent, n, what);
 }
 
 static int root_failed(const struct ctx *c, size_t i)
@@ -96,7 +112,7 @@ static int print_process(const struct ctx *c, size_t i)
 	const struct proc_record *p = pj->proc;
 	uint64_t fbytes = 0, fallocs = 0, sbytes = 0, sallocs = 0;
 	size_t failing = 0, accepted = 0, suppressed = 0, shown = 0;
-	size_t max_sites = limit(c->o->max_sites);
+	size_t max_sites = cap(c->o->max_sites, DEFAULT_MAX_SITES), listed;
 	FILE *out = c->out;
 
 	for (size_t k = 0; k < pj->nsites; k++) {
@@ -155,11 +171,16 @@ static int print_process(const struct ctx *c, size_t i)
 		shown++;
 	}
 	/* Leaks the run's budget allows: named, without stacks, so growth is easy to spot. */
+	listed = 0;
 	for (size_t k = 0; k < pj->nsites; k++) {
 		const struct site_judgement *sj = &pj->sites[k];
 
 		if (sj->verdict != SITE_LEAK || report_site_fails(sj, c->leaks_fail))
 			continue;
+		if (max_sites && listed++ == max_sites) {
+			print_more(out, "  ", accepted - max_sites, "sites within the run's budget");
+			break;
+		}
 		fputs("  within the run's budget: ", out);
 		report_print_amount(out, sj->site->bytes, sj->site->allocs);
 		fputs(": ", out);
@@ -167,11 +188,21 @@ static int print_process(const struct ctx *c, size_t i)
 		fputc('\n', out);
 	}
 	/* Kinds asked for that do not fail: listed with their stacks, for a person to look at. */
+	listed = 0;
 	for (size_t k = 0; k < pj->nsites; k++) {
 		const struct site_judgement *sj = &pj->sites[k];
 
 		if (sj->verdict != SITE_NOT_AN_ERROR || !(c->o->show_kinds & (1u << sj->site->kind)))
 			continue;
+		if (max_sites && listed++ == max_sites) {
+			size_t more = 1;
+
+			while (++k < pj->nsites)
+				more += pj->sites[k].verdict == SITE_NOT_AN_ERROR &&
+					(c->o->show_kinds & (1u << pj->sites[k].site->kind));
+			print_more(out, "  ", more, "sites of the kinds shown");
+			break;
+		}
 		fputs("  shown: ", out);
 		report_print_amount(out, sj->site->bytes, sj->site->allocs);
 		fputs(": ", out);
@@ -191,15 +222,15 @@ static int print_process(const struct ctx *c, size_t i)
 static void print_rules(const struct ctx *c, const struct suppression_rule *const *rules, size_t n,
 			int loose)
 {
-	size_t max = limit(c->o->max_rules);
+	size_t max = cap(c->o->max_rules, DEFAULT_MAX_RULES);
 
 	for (size_t i = 0; i < n; i++) {
 		const struct suppression_rule *r = rules[i];
 
 		if (max && i == max) {
-			fprintf(c->out, "%s: ... %zu more %s\n", c->tool, n - i,
-				loose ? "budgets larger than needed"
-				      : "rules that matched nothing");
+			fprintf(c->out, "%s: ", c->tool);
+			print_more(c->out, "", n - i, loose ? "budgets larger than needed"
+							    : "rules that matched nothing");
 			break;
 		}
 		fprintf(c->out, "%s: %s: ", c->tool,
@@ -235,6 +266,7 @@ static void print_verdict(const struct ctx *c)
 	const struct judgement *j = c->j;
 	size_t leaks = 0, over = 0, lost = 0, suppressed = 0;
 	const char *sep = "";
+	int failed = 0;
 	FILE *out = c->out;
 
 	for (size_t i = 0; i < j->nprocs; i++) {
@@ -250,8 +282,21 @@ static void print_verdict(const struct ctx *c)
 		}
 	}
 	fprintf(out, "%s: ", c->tool);
+	/*
+	 * A program that crashed or failed did not pass, whatever it leaked: "program failed:
+	 * killed by signal 11 (SIGSEGV); no leaks", never "OK".
+	 */
+	for (size_t i = 0; i < j->nprocs && !failed; i++) {
+		failed = root_failed(c, i);
+		if (failed) {
+			fputs("program failed: ", out);
+			print_how_it_ended(out, j->procs[i].proc);
+			fputs("; ", out);
+		}
+	}
 	if (!report_run_failed(j)) {
-		fputs("OK: ", out);
+		if (!failed)
+			fputs("OK: ", out);
 		if (leaks) {
 			report_print_amount(out, j->leaked_bytes, j->leaked_allocs);
 			fputs(" not freed, within the run's budget (", out);
@@ -291,7 +336,8 @@ static void print_verdict(const struct ctx *c)
 	fputc('\n', out);
 }
 
-void summary__print(FILE *out, const struct judgement *j, const struct summary_opts *o)
+/* The summary into out, as it is written: in many small pieces. */
+static void print_all(FILE *out, const struct judgement *j, const struct summary_opts *o)
 {
 	static const struct summary_opts defaults;
 	struct ctx c = { .out = out, .j = j, .o = o ? o : &defaults };
@@ -328,5 +374,25 @@ void summary__print(FILE *out, const struct judgement *j, const struct summary_o
 	print_rules(&c, j->unused, j->nunused, 0);
 	print_rules(&c, j->loose, j->nloose, 1);
 	print_verdict(&c);
+}
+
+/*
+ * Composed in memory and written at once: stderr is unbuffered, and piece by piece the
+ * summary took a write(2) for every few bytes.
+ */
+void summary__print(FILE *out, const struct judgement *j, const struct summary_opts *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+
+	if (!mem) {
+		print_all(out, j, o);
+	} else {
+		print_all(mem, j, o);
+		if (fclose(mem) == 0)
+			fwrite(buf, 1, len, out);
+		free(buf);
+	}
 	fflush(out);
 }

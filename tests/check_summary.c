@@ -109,8 +109,30 @@ START_TEST(test_limits)
 	ck_assert_has(s, "  ... 3 more failing sites: see the JUnit or JSON report\n");
 	ck_assert_lacks(s, FX_NAME_LIST);
 	ck_assert_int_eq(count_substr(s, "suppression matched nothing: "), 1);
-	ck_assert_has(s, "memleak-run: ... 2 more rules that matched nothing\n");
+	ck_assert_has(s, "memleak-run: ... and 2 more rules that matched nothing: see the JSON "
+			 "report\n");
 	free(s);
+
+	/* By default at most 10 rules of each list; a negative limit lists them all. */
+	{
+		const struct suppression_rule *many[25];
+
+		for (size_t i = 0; i < 25; i++)
+			many[i] = &f.rules[FX_RULE_OLD];
+		f.j.unused = many;
+		f.j.nunused = 25;
+		s = summary(&f.j, NULL);
+		ck_assert_int_eq(count_substr(s, "suppression matched nothing: "), 10);
+		ck_assert_has(s, "memleak-run: ... and 15 more rules that matched nothing: see the "
+				 "JSON report\n");
+		free(s);
+		s = summary(&f.j, &(struct summary_opts){ .max_rules = -1 });
+		ck_assert_int_eq(count_substr(s, "suppression matched nothing: "), 25);
+		ck_assert_lacks(s, "more rules");
+		free(s);
+		f.j.unused = unused;
+		f.j.nunused = 3;
+	}
 
 	o.max_frames = 0;
 	o.max_sites = 0;
@@ -189,6 +211,36 @@ START_TEST(test_program_failure_and_quiet_processes)
 	f.procs[0].term_signal = SIGSEGV;
 	s = summary(&f.j, NULL);
 	ck_assert_has(s, "memleak-run: leaky[100] killed by signal 11 (SIGSEGV)\n");
+	ck_assert_str_eq(last_line(s), "memleak-run: program failed: killed by signal 11 "
+				       "(SIGSEGV); no leaks");
+	free(s);
+
+	/* Failed with a status, and leaked too: both on the last line. */
+	fixture_init(&f, 4242);
+	f.procs[0].exit_code = 3;
+	s = summary(&f.j, NULL);
+	ck_assert_str_eq(last_line(s), "memleak-run: program failed: exited with status 3; FAIL: "
+				       "4 leak sites, 4440 bytes in 8 allocations (budget 0 bytes, "
+				       "0 allocations); 1 site over the budget of its suppression; "
+				       "events lost in 1 process: the result is incomplete");
+	free(s);
+
+	/* Leaks within the run's budget: still not OK. */
+	fixture_init(&f, 4242);
+	f.j.over_budget = f.j.lost_data = 0;
+	f.procs[0].term_signal = SIGABRT;
+	s = summary(&f.j, &(struct summary_opts){ .max_leaked_bytes = 10000,
+						  .max_leaked_allocs = 100 });
+	ck_assert_str_eq(last_line(s), "memleak-run: program failed: killed by signal 6 (SIGABRT); "
+				       "4440 bytes in 8 allocations not freed, within the run's "
+				       "budget (10000 bytes, 100 allocations) (2 suppressed sites)");
+	ck_assert_lacks(s, "OK");
+	free(s);
+
+	/* A child that failed is the program's business: the verdict is the gate's. */
+	fixture_clean(&f);
+	f.procs[0].exit_code = 0;
+	s = summary(&f.j, NULL);
 	ck_assert_str_eq(last_line(s), "memleak-run: OK: no leaks");
 	free(s);
 
@@ -225,6 +277,30 @@ START_TEST(test_no_control_characters)
 }
 END_TEST
 
+static ssize_t count_write(void *cookie, const char *buf, size_t size)
+{
+	(void)buf;
+	++*(int *)cookie;
+	return (ssize_t)size;
+}
+
+/* Written to an unbuffered stream (stderr) in one piece, not one write per fragment. */
+START_TEST(test_one_write)
+{
+	cookie_io_functions_t io = { .write = count_write };
+	struct fixture f;
+	int writes = 0;
+	FILE *out = fopencookie(&writes, "w", io);
+
+	ck_assert_ptr_nonnull(out);
+	setvbuf(out, NULL, _IONBF, 0);
+	fixture_init(&f, 4242);
+	summary__print(out, &f.j, NULL);
+	fclose(out);
+	ck_assert_int_eq(writes, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("summary");
@@ -235,6 +311,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_verdict_lines);
 	tcase_add_test(tc, test_program_failure_and_quiet_processes);
 	tcase_add_test(tc, test_no_control_characters);
+	tcase_add_test(tc, test_one_write);
 	suite_add_tcase(s, tc);
 	return s;
 }
