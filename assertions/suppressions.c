@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "assertions/frame_names.h"
 #include "assertions/glob.h"
@@ -1078,6 +1079,31 @@ static int set_reserve(struct suppressions *s, size_t more)
 	return 0;
 }
 
+/*
+ * Messages quote the file's lines and name, which may hold anything: control bytes are
+ * written as \xHH, so that a message cannot move a terminal's cursor or change its colours.
+ */
+static void clean_message(char *err, size_t errlen)
+{
+	char copy[4096];
+	size_t o = 0;
+
+	if (!err || !errlen)
+		return;
+	snprintf(copy, sizeof(copy), "%s", err);
+	for (const unsigned char *p = (const unsigned char *)copy; *p && o + 1 < errlen; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			if (o + 5 > errlen)
+				break;
+			snprintf(err + o, 5, "\\x%02x", *p);
+			o += 4;
+		} else {
+			err[o++] = (char)*p;
+		}
+	}
+	err[o] = '\0';
+}
+
 int suppressions__load_string(struct suppressions *s, const char *name, const char *text,
 			      char *err, size_t errlen)
 {
@@ -1122,6 +1148,8 @@ int suppressions__load_string(struct suppressions *s, const char *name, const ch
 cleanup:
 	if (ret && ret != -EINVAL && err && errlen && !err[0])
 		snprintf(err, errlen, "%s: %s", name, strerror(-ret));
+	if (ret)
+		clean_message(err, errlen);
 	for (size_t i = 0; i < ps.n; i++)
 		rule_free(ps.rules[i]);
 	free(ps.rules);
@@ -1132,8 +1160,9 @@ cleanup:
 
 int suppressions__load_file(struct suppressions *s, const char *path, char *err, size_t errlen)
 {
-	char *text = NULL;
+	char *text = NULL, *nul;
 	size_t len = 0;
+	struct stat st;
 	FILE *f = NULL;
 	int ret = 0;
 
@@ -1142,6 +1171,12 @@ int suppressions__load_file(struct suppressions *s, const char *path, char *err,
 	f = fopen(path, "r");
 	if (!f) {
 		ret = -errno;
+		goto cleanup;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		ret = -EISDIR;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: is a directory, not a suppressions file", path);
 		goto cleanup;
 	}
 	for (;;) {
@@ -1159,14 +1194,29 @@ int suppressions__load_file(struct suppressions *s, const char *path, char *err,
 			break;
 	}
 	if (ferror(f)) {
-		ret = -EIO;
+		ret = errno ? -errno : -EIO;
 		goto cleanup;
 	}
 	text[len] = '\0';
+	/* The text ends at a NUL: what follows would be dropped without a word. */
+	nul = memchr(text, '\0', len);
+	if (nul) {
+		int line = 1;
+
+		for (const char *p = text; p < nul; p++)
+			line += *p == '\n';
+		ret = -EINVAL;
+		if (err && errlen)
+			snprintf(err, errlen, "%s:%d: NUL byte in the file: a suppressions file is "
+				 "text", path, line);
+		goto cleanup;
+	}
 	ret = suppressions__load_string(s, path, text, err, errlen);
 cleanup:
 	if (ret && err && errlen && !err[0])
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	if (ret)
+		clean_message(err, errlen);
 	if (f)
 		fclose(f);
 	free(text);

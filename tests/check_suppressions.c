@@ -829,6 +829,52 @@ START_TEST(test_load_file)
 }
 END_TEST
 
+/* A NUL byte stops the file with its line; a directory is not a file of rules. */
+START_TEST(test_load_file_nul_and_directory)
+{
+	char path[] = "/tmp/check_suppressions.XXXXXX", dir[] = "/tmp/check_supp_dir.XXXXXX";
+	static const char text[] = "leak:one\n# two\nleak:th\0ree\nleak:four\n";
+	struct suppressions *s = suppressions__new();
+	char err[512], want[512];
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	ck_assert_int_eq(suppressions__load_file(s, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:3: NUL byte in the file: a suppressions file is text",
+		 path);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(suppressions__count(s), 0);
+	unlink(path);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(suppressions__load_file(s, dir, err, sizeof(err)), -EISDIR);
+	snprintf(want, sizeof(want), "%s: is a directory, not a suppressions file", dir);
+	ck_assert_str_eq(err, want);
+	rmdir(dir);
+	suppressions__free(s);
+}
+END_TEST
+
+/* Control bytes quoted from a file reach the terminal as \xHH. */
+START_TEST(test_error_control_bytes_escaped)
+{
+	struct suppressions *s = suppressions__new();
+	char err[512];
+
+	ck_assert_int_eq(suppressions__load_string(s, "t\x1b.supp", "leak:a\n\x1b[2Jbogus\x07\r\n",
+						   err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "t\\x1b.supp:2: unrecognized line '\\x1b[2Jbogus\\x07' (expected "
+			      "'leak:PATTERN', a valgrind '{' block or a native rule 'leak NAME')");
+	ck_assert_int_eq(suppressions__load_string(s, "t.supp", "leak n\x7f\n\tfun:\x01x\n"
+						   "\tbogus\x1b\n", err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "t.supp:3: unknown line 'bogus\\x1b' in rule 'n\\x7f' (expected "
+			      "fun:, obj:, src:, ..., kinds: or budget:)");
+	suppressions__free(s);
+}
+END_TEST
+
 /* --- built-in rules ------------------------------------------------------------------------ */
 
 struct shape {
@@ -1323,6 +1369,8 @@ static Suite *suite(void)
 	tcase_add_test(errors, test_error_without_buffer);
 	tcase_add_test(errors, test_failed_file_adds_no_rules);
 	tcase_add_test(errors, test_load_file);
+	tcase_add_test(errors, test_load_file_nul_and_directory);
+	tcase_add_test(errors, test_error_control_bytes_escaped);
 	suite_add_tcase(s, errors);
 
 	tcase_add_test(builtin, test_builtin_rules_listed);
