@@ -6,6 +6,7 @@
  */
 #include "assertions/gen_suppressions.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 #include <unistd.h>
 
 #include "assertions/frame_names.h"
-#include "assertions/glob.h"
 
 /* Frames a rule pins down: deep enough to keep distinct sites apart. */
 #define GEN_MAX_FRAMES 16
@@ -28,6 +28,40 @@ struct gen_rule {
 	uint64_t allocs;
 	unsigned int kinds;	/* of the sites it accepts: "kinds:" keeps them */
 };
+
+/*
+ * A name or a glob as a native rule's line holds it (docs/SUPPRESSIONS.md, "Escapes"):
+ * "\xHH" for a control byte, a '#', a backslash in a name, and a blank at either end,
+ * which the reader would take for the end of a line, a comment or a trimmed blank. In a
+ * glob ("glob" set), `*`, `?` and `\` are escaped with a backslash.
+ */
+static char *native_escape(const char *s, size_t len, int glob)
+{
+	char *out = malloc(4 * len + 1), *o = out;
+	size_t lead = 0, trail = len;
+
+	if (!out)
+		return NULL;
+	while (lead < len && isspace((unsigned char)s[lead]))
+		lead++;
+	while (trail > lead && isspace((unsigned char)s[trail - 1]))
+		trail--;
+	for (size_t i = 0; i < len && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (glob && (c == '*' || c == '?' || c == '\\')) {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c < 0x20 || c == 0x7f || c == '#' || c == '\\' || i < lead ||
+			   i >= trail) {
+			o += sprintf(o, "\\x%02x", c);
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o = '\0';
+	return out;
+}
 
 /* Appends "\t<kind><text>\n" to *buf, or fails with -ENOMEM. */
 static int add_line(char **buf, size_t *len, const char *kind, const char *text,
@@ -64,7 +98,7 @@ static int site_lines(const struct leak_site *site, struct gen_rule *r)
 		char *glob;
 
 		if (stem) {
-			glob = glob_escape(f->function, stem);
+			glob = native_escape(f->function, stem, 1);
 			err = glob ? add_line(&r->lines, &len, "fun:", glob, "") : -ENOMEM;
 			free(glob);
 		} else if (f->module) {
@@ -73,7 +107,7 @@ static int site_lines(const struct leak_site *site, struct gen_rule *r)
 
 			const char *any = n < strlen(base) ? "*" : "";
 
-			glob = glob_escape(base, n);
+			glob = native_escape(base, n, 1);
 			err = glob ? add_line(&r->lines, &len, "obj:", glob, any) : -ENOMEM;
 			free(glob);
 			r->nwild++;
@@ -178,10 +212,16 @@ int gen_suppressions__print(FILE *out, const struct judgement *j)
 		fprintf(out, "#\n# Not covered: %" PRIu64 " bytes in %" PRIu64 " allocations "
 			"without a stack; raise --max-leaked-bytes\n# and --max-leaked-allocs "
 			"for them.\n", stackless_bytes, stackless_allocs);
-	for (size_t k = 0; k < n; k++) {
+	for (size_t k = 0; k < n && !err; k++) {
+		char *name = native_escape(rules[k].name, strlen(rules[k].name), 0);
 		const char *sep = "";
 
-		fprintf(out, "\nleak %s\n%s\tkinds: ", rules[k].name, rules[k].lines);
+		if (!name) {
+			err = -ENOMEM;
+			break;
+		}
+		fprintf(out, "\nleak %s\n%s\tkinds: ", name, rules[k].lines);
+		free(name);
 		for (int kind = 0; kind < LEAK__COUNT; kind++) {
 			if (rules[k].kinds & (1u << kind)) {
 				fprintf(out, "%s%s", sep, leak_kind_name(kind));
@@ -191,7 +231,7 @@ int gen_suppressions__print(FILE *out, const struct judgement *j)
 		fprintf(out, "\n\tbudget: %" PRIu64 " bytes, %" PRIu64 " allocs\n", rules[k].bytes,
 			rules[k].allocs);
 	}
-	if (fflush(out) || ferror(out))
+	if (!err && (fflush(out) || ferror(out)))
 		err = -EIO;
 cleanup:
 	for (size_t k = 0; k < n; k++)

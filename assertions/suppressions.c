@@ -679,7 +679,66 @@ static int frame_line_kind(const char *text)
 	return -1;
 }
 
-/* Adds a frame line to the rule being read. */
+/* The value of hex digit c, or -1. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The byte of "\xHH" at s, or -1 when s does not start such an escape. */
+static int hex_escape(const char *s)
+{
+	int hi, lo;
+
+	if (s[0] != '\\' || s[1] != 'x' || (hi = hex_digit(s[2])) < 0 ||
+	    (lo = hex_digit(s[3])) < 0)
+		return -1;
+	return hi << 4 | lo;
+}
+
+/*
+ * Native rules write any byte as "\xHH": a line feed, a '#', a blank at either end of a
+ * name or pattern (docs/SUPPRESSIONS.md, "Escapes"). In a pattern the byte is literal,
+ * as "\c" is: the result is a glob. Other backslashes are kept: in a pattern "\c" is
+ * the glob's own escape, in a name a backslash. Returns a new string, or NULL with the
+ * parser's error set (a NUL byte) or, with ps->err untouched, out of memory.
+ */
+static char *native_unescape(struct parser *ps, const char *s, int glob, int *err)
+{
+	char *out = malloc(2 * strlen(s) + 1), *o = out;
+
+	*err = -ENOMEM;
+	if (!out)
+		return NULL;
+	while (*s) {
+		int c = hex_escape(s);
+
+		if (c == 0) {
+			free(out);
+			*err = fail_at(ps, ps->line, "'\\x00': a name cannot hold a NUL byte");
+			return NULL;
+		}
+		if (c > 0) {
+			if (glob)
+				*o++ = '\\';
+			*o++ = (char)c;
+			s += 4;
+		} else if (glob && *s == '\\' && s[1]) {
+			*o++ = *s++;
+			*o++ = *s++;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+	*err = 0;
+	return out;
+}
+
+/* Adds a frame line to the rule being read; native rules' lines may hold escapes. */
 static int add_frame_line(struct parser *ps, const char *text, int kind)
 {
 	char *glob = NULL;
@@ -696,10 +755,13 @@ static int add_frame_line(struct parser *ps, const char *text, int kind)
 			return fail_at(ps, ps->line, "'%.4s' needs a pattern after the colon",
 				       text);
 		}
-		glob = strdup(g);
+		if (ps->state == ST_NATIVE)
+			glob = native_unescape(ps, g, 1, &err);
+		else
+			glob = strdup(g);
 		free(copy);
 		if (!glob)
-			return -ENOMEM;
+			return ps->state == ST_NATIVE ? err : -ENOMEM;
 	}
 	err = rule_add_pat(ps->cur, kind, glob, NULL);
 	if (err)
@@ -965,9 +1027,15 @@ static int top_line(struct parser *ps, char *text)
 	if (is_native_header(text)) {
 		char *name = strip_comment(text + 4);
 
+		int err;
+
 		if (!*name)
 			return fail_at(ps, ps->line, "rule name missing after '%.4s'", text);
+		name = native_unescape(ps, name, 0, &err);
+		if (!name)
+			return err;
 		ps->cur = rule_new(SUPP_NATIVE, ps->file, ps->line, name, strlen(name));
+		free(name);
 		if (!ps->cur)
 			return -ENOMEM;
 		ps->cur_line = ps->line;

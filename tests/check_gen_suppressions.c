@@ -410,6 +410,72 @@ START_TEST(test_glob_characters_escaped)
 }
 END_TEST
 
+/*
+ * Names hold anything: line feeds, quotes, '#', blanks at their ends, control bytes. The
+ * baseline escapes them, loads back, names its rules as the sites are named, and matches
+ * the same sites and not their look-alikes.
+ */
+START_TEST(test_names_with_any_bytes_round_trip)
+{
+	static const char *const funs[] = {
+		"odd\nname", "say \"hi\" 'x'", "a # b", "#hash", " lead", "trail ", "\ttab\t",
+		"bell\x07\x1b[31m\x7f", "back\\slash\\x41", "x\\x00y", "fun:lookalike", "leak x",
+	};
+	enum { N = sizeof(funs) / sizeof(funs[0]) };
+	static const char *const srcs[] = { "new\nline.c", " a#b .c", "q\"\x01.c", "\\x0a.c" };
+	static const char *const lookalike[] = {
+		"odd", "say ", "a", "", "lead", "trail", "tab", "bell", "back", "x", "fun", "leak",
+	};
+	struct frame frames[N][2], other[N][2];
+	struct leak_site sites[N], others[N];
+	struct proc_record proc = { .pid = 1, .ppid = 1, .comm = "app", .exe = APP, .exited = 1,
+				    .sites = sites, .nsites = N };
+	struct proc_record proc2 = proc;
+	struct suppressions *s;
+	struct judgement *j;
+	char *text;
+	int n;
+
+	for (size_t i = 0; i < N; i++) {
+		frames[i][0] = (struct frame)FL(funs[i], APP, srcs[i % 4], 10);
+		frames[i][1] = (struct frame)FL("main", APP, srcs[i % 4], 20);
+		other[i][0] = (struct frame)FL(lookalike[i], APP, srcs[i % 4], 10);
+		other[i][1] = frames[i][1];
+		sites[i] = (struct leak_site){ .bytes = 8 + i, .allocs = 1, .frames = frames[i],
+					       .nframes = 2 };
+		others[i] = sites[i];
+		others[i].frames = other[i];
+	}
+	j = round_trip(&proc, 1, &s, &text, &n);
+	ck_assert_int_eq(n, N);
+	assert_all_within(j, text);
+	for (size_t i = 0; i < N; i++) {
+		const struct site_judgement *sj = judged(j, &sites[i]);
+
+		ck_assert_str_eq(sj->rule->name, sj->name);
+	}
+	/* Each rule is one line per frame: nothing raw that ends a line or starts a comment. */
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		ck_assert_msg(*p >= 0x20 ? *p != 0x7f : *p == '\n' || *p == '\t',
+			      "raw byte 0x%02x in:\n%s", *p, text);
+	ck_assert_msg(strstr(text, "\tfun:odd\\x0aname\n"), "%s", text);
+	ck_assert_msg(strstr(text, "\tfun:\\x20lead\n"), "%s", text);
+	ck_assert_msg(strstr(text, "\tfun:back\\\\slash\\\\x41\n"), "%s", text);
+	judgement__free(j);
+
+	proc2.sites = others;
+	suppressions__reset_counters(s);
+	j = judge__run(&proc2, 1, s, NULL);
+	ck_assert_ptr_nonnull(j);
+	for (size_t i = 0; i < N; i++)
+		ck_assert_msg(judged(j, &others[i])->verdict == SITE_LEAK,
+			      "'%s' matched a rule for '%s':\n%s", lookalike[i], funs[i], text);
+	judgement__free(j);
+	suppressions__free(s);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_no_leaks_no_rules)
 {
 	struct leak_site sites[] = {
@@ -590,6 +656,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_round_trip_new_site_fails);
 	tcase_add_test(tc, test_rebuild_without_clone_suffix_matches);
 	tcase_add_test(tc, test_glob_characters_escaped);
+	tcase_add_test(tc, test_names_with_any_bytes_round_trip);
 	tcase_add_test(tc, test_no_leaks_no_rules);
 	tcase_add_test(tc, test_write_file);
 	suite_add_tcase(s, tc);
