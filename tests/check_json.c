@@ -294,6 +294,20 @@ START_TEST(test_suppressions)
 	ck_assert_str_eq(str_at(r, "suppressions.loose_budgets.0.name"), "pool");
 	ck_assert_int_eq(u64_at(r, "suppressions.loose_budgets.0.matched.bytes"), 64);
 	json_object_put(r);
+
+	/* The summary lists 10 unused rules; the JSON report every one. */
+	{
+		const struct suppression_rule *many[25];
+
+		for (size_t i = 0; i < 25; i++)
+			many[i] = &f.rules[FX_RULE_OLD];
+		f.j.unused = many;
+		f.j.nunused = 25;
+		r = write_and_parse(&f.j, &o);
+		ck_assert_int_eq(len_at(r, "suppressions.unused"), 25);
+		ck_assert_str_eq(str_at(r, "suppressions.unused.24.name"), "old-leak");
+		json_object_put(r);
+	}
 }
 END_TEST
 
