@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "assertions/frame_names.h"
+#include "reporters/report.h"
 
 /* Frames a rule pins down: deep enough to keep distinct sites apart. */
 #define GEN_MAX_FRAMES 16
@@ -240,53 +241,46 @@ cleanup:
 	return err ? err : (int)n;
 }
 
+char *gen_suppressions__render(const struct judgement *j, size_t *len)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *out;
+	int err;
+
+	if (!j) {
+		errno = EINVAL;
+		return NULL;
+	}
+	out = open_memstream(&text, &n);
+	if (!out)
+		return NULL;
+	err = gen_suppressions__print(out, j);
+	if (fclose(out) && err >= 0)
+		err = -ENOMEM;
+	if (err < 0) {
+		free(text);
+		errno = -err;
+		return NULL;
+	}
+	if (len)
+		*len = n;
+	return text;
+}
+
 int gen_suppressions__write(const struct judgement *j, const char *path)
 {
-	char *tmp = NULL;
-	FILE *out = NULL;
-	mode_t mask;
-	int fd = -1, err = 0;
+	size_t len = 0;
+	char *text;
+	int err;
 
-	if (!j || !path)
+	if (!path)
 		return -EINVAL;
+	text = gen_suppressions__render(j, &len);
+	if (!text)
+		return -errno;
 	/* Written beside the target and renamed over it: readers see all of it or none. */
-	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
-		tmp = NULL;
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask)) {
-		err = -errno;
-		goto cleanup;
-	}
-	out = fdopen(fd, "w");
-	if (!out) {
-		err = -errno;
-		goto cleanup;
-	}
-	fd = -1;
-	err = gen_suppressions__print(out, j);
-	if (err >= 0)
-		err = 0;
-	if (fclose(out) && !err)
-		err = -errno;
-	out = NULL;
-	if (!err && rename(tmp, path))
-		err = -errno;
-cleanup:
-	if (out)
-		fclose(out);
-	if (fd >= 0)
-		close(fd);
-	if (err && tmp)
-		unlink(tmp);
-	free(tmp);
+	err = report_write_file(path, text, len);
+	free(text);
 	return err;
 }

@@ -12,7 +12,9 @@
 
 /* Writes the rules to out. Returns the number of rules, or -errno. */
 int gen_suppressions__print(FILE *out, const struct judgement *j);
-/* Writes them to path, whole or not at all. Returns 0 or -errno. */
+/* The rules as text (malloc'ed, *len its length), or NULL with errno set. */
+char *gen_suppressions__render(const struct judgement *j, size_t *len);
+/* Writes them to path, whole or not at all (report_write_file()). Returns 0 or -errno. */
 int gen_suppressions__write(const struct judgement *j, const char *path);
 
 #endif /* GEN_SUPPRESSIONS_H */

@@ -58,19 +58,6 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* For paths that cannot be replaced: a terminal, a pipe, /dev/stdout. */
-static int write_in_place(const char *path, const void *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY), err;
-
-	if (fd < 0)
-		return -errno;
-	err = write_all(fd, data, len);
-	if (close(fd) && !err && errno != EINTR)
-		err = -errno;
-	return err;
-}
-
 /*
  * The rename is durable once the directory is synced too. Failing to sync a directory
  * (some file systems refuse) does not undo a complete, renamed file: it is not an error.
@@ -95,8 +82,14 @@ int report_write_file(const char *path, const void *data, size_t len)
 
 	if (!path[0])
 		return -ENOENT;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-		return write_in_place(path, data, len);
+	/*
+	 * A link someone else made (in /tmp, say) is not the caller's word for where the
+	 * report goes; the caller's own link is replaced by the file, its target untouched.
+	 */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != geteuid())
+		return -ELOOP;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -ENXIO;
 	if (slash)
 		dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
 	else
@@ -145,6 +138,25 @@ cleanup:
 	free(tmp);
 	free(dir);
 	return err;
+}
+
+const char *report_write_strerror(int err)
+{
+	switch (err) {
+	case -ELOOP:
+		return "a symbolic link another user owns: not followed";
+	case -EISDIR:
+		return "a directory, not a regular file";
+	case -ENXIO:
+		return "a device, FIFO or socket, not a regular file";
+	}
+	return strerror(-err);
+}
+
+int report_write_refused(int err)
+{
+	return err == -ELOOP || err == -EISDIR || err == -ENXIO || err == -EACCES ||
+	       err == -EPERM || err == -EROFS || err == -ENOENT || err == -ENOTDIR;
 }
 
 int report_run_failed(const struct judgement *j)

@@ -16,10 +16,19 @@
 /*
  * Writes data to path whole or not at all: into a temporary file in the same directory,
  * flushed to disk, then renamed over path. On failure no partial file is left and path is
- * untouched. A path that names something other than a regular file (/dev/stdout, a pipe)
- * is written directly. The file's mode follows the umask. Returns 0 or -errno.
+ * untouched. The file's mode follows the umask. Only a regular file, or a new one, is
+ * written: -EISDIR for a directory, -ENXIO for a device, FIFO or socket, and -ELOOP for
+ * a final symbolic link that another user than the caller (its effective user) owns,
+ * which is not followed. Returns 0 or -errno.
  */
 int report_write_file(const char *path, const void *data, size_t len);
+/* Why report_write_file() failed, for people. */
+const char *report_write_strerror(int err);
+/*
+ * Whether its failure is the caller's request refused (not a regular file, a link not
+ * theirs, no right to write there, no such directory) rather than the system failing.
+ */
+int report_write_refused(int err);
 
 /*
  * Whether the run fails the gate: over a budget or data lost. The same rule as

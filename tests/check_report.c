@@ -191,10 +191,35 @@ START_TEST(test_write_file)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 0);
 	ck_assert_int_eq(count_entries(dir), 1);
-	/* Not a regular file: written in place, left what it is. */
-	ck_assert_int_eq(report_write_file("/dev/null", "x", 1), 0);
+	/* Not a regular file: refused, left what it is. */
+	ck_assert_int_eq(report_write_file("/dev/null", "x", 1), -ENXIO);
 	ck_assert_int_eq(stat("/dev/null", &st), 0);
 	ck_assert(S_ISCHR(st.st_mode));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(report_write_file(path, "x", 1), -ENXIO);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(report_write_file(dir, "x", 1), -EISDIR);
+	/* The caller's own link to a device: refused; to a file: the link is replaced. */
+	snprintf(path, sizeof(path), "%s/link", dir);
+	ck_assert_int_eq(symlink("/dev/null", path), 0);
+	ck_assert_int_eq(report_write_file(path, "x", 1), -ENXIO);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(symlink("r.txt", path), 0);
+	ck_assert_int_eq(report_write_file(path, "link\n", 5), 0);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(st.st_size, 5);
+	snprintf(path, sizeof(path), "%s/r.txt", dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	snprintf(path, sizeof(path), "%s/link", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_str_eq(report_write_strerror(-ENXIO), "a device, FIFO or socket, not a regular file");
+	ck_assert_int_eq(report_write_refused(-EACCES), 1);
+	ck_assert_int_eq(report_write_refused(-ENOSPC), 0);
 	/* Failures. */
 	ck_assert_int_eq(report_write_file("", "x", 1), -ENOENT);
 	snprintf(path, sizeof(path), "%s/r.txt/below", dir);
