@@ -125,6 +125,34 @@ static void exec_as_execvp(const char *path, char *const argv[])
 	errno = ENOEXEC;
 }
 
+int launch_become_user(const struct launch_opts *opts)
+{
+	if (!opts || !opts->drop_privileges)
+		return 0;
+	if (setgroups(opts->groups ? (size_t)opts->ngroups : 0, opts->groups) ||
+	    setgid(opts->gid) || setuid(opts->uid))
+		return -errno;
+	/* Leaving root clears the capabilities; a user id of 0 would keep them all. */
+	if (opts->uid && setuid(0) == 0)
+		return -EPERM;
+	return 0;
+}
+
+int launch_user_environment(const struct launch_opts *opts)
+{
+	const struct {
+		const char *name, *value;
+	} vars[] = {
+		{ "HOME", opts->home }, { "USER", opts->name },
+		{ "LOGNAME", opts->name }, { "SHELL", opts->shell },
+	};
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (vars[i].value && setenv(vars[i].name, vars[i].value, 1))
+			return -errno;
+	return 0;
+}
+
 struct launch *launch__start(char *const argv[], const struct launch_opts *opts)
 {
 	struct launch *l = calloc(1, sizeof(*l));
@@ -163,8 +191,7 @@ struct launch *launch__start(char *const argv[], const struct launch_opts *opts)
 		if (read(go[0], &byte, 1) != 1)
 			_exit(127);
 		if (opts && opts->drop_privileges &&
-		    (setgroups(0, NULL) || setgid(opts->gid) || setuid(opts->uid))) {
-			e = errno;
+		    ((e = -launch_become_user(opts)) || (e = -launch_user_environment(opts)))) {
 			(void)!write(errp[1], &e, sizeof(e));
 			_exit(127);
 		}

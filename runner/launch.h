@@ -14,6 +14,10 @@ struct launch_opts {
 	uid_t uid;		/* run as this user when drop_privileges is set */
 	gid_t gid;
 	int drop_privileges;
+	/* That user's supplementary groups and login environment, as `sudo -u USER -i` sets. */
+	gid_t *groups;
+	int ngroups;
+	const char *name, *home, *shell;
 	int new_process_group;	/* put the child in its own process group */
 };
 
@@ -37,6 +41,14 @@ const char *launch__program(const struct launch *l);
 int launch__release(struct launch *l);
 /* Kills and reaps a child that was never released. */
 void launch__free(struct launch *l);
+
+/*
+ * Takes the credentials of opts' user (supplementary groups, group, user: no capability
+ * is left) when opts->drop_privileges is set; nothing otherwise. 0 or -errno.
+ */
+int launch_become_user(const struct launch_opts *opts);
+/* Sets HOME, USER, LOGNAME and SHELL to those of opts' user, as a login would. */
+int launch_user_environment(const struct launch_opts *opts);
 
 /* Splits a command line into words (quotes and backslashes as the shell does). */
 char **launch_split_command(const char *cmdline);

@@ -5,6 +5,7 @@
  * reports.
  */
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +21,9 @@
 #include "reporters/annotations.h"
 #include "reporters/json.h"
 #include "reporters/junit.h"
+#include "reporters/report.h"
 #include "reporters/summary.h"
+#include "runner/as_user.h"
 #include "runner/collect.h"
 #include "runner/gate.h"
 #include "runner/options.h"
@@ -48,7 +51,9 @@ static void on_signal(int sig, siginfo_t *info, void *uctx)
 	stop_signal = sig;
 }
 
-static int load_suppressions(const struct run_opts *o, struct suppressions **out)
+/* Suppression files are read with the rights of the user the program runs as. */
+static int load_suppressions(const struct run_opts *o, const struct launch_opts *lo,
+			     struct suppressions **out)
 {
 	struct suppressions *s = suppressions__new();
 	char err[1024];
@@ -58,7 +63,18 @@ static int load_suppressions(const struct run_opts *o, struct suppressions **out
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < o->nsuppressions; i++) {
-		if (suppressions__load_file(s, o->suppressions[i], err, sizeof(err))) {
+		char *text;
+		size_t len;
+		int e = as_user_read_file(lo, o->suppressions[i], &text, &len);
+
+		if (e) {
+			fprintf(stderr, "memleak-run: %s: %s\n", o->suppressions[i], strerror(-e));
+			suppressions__free(s);
+			return e;
+		}
+		e = suppressions__load_string(s, o->suppressions[i], text, err, sizeof(err));
+		free(text);
+		if (e) {
 			fprintf(stderr, "memleak-run: %s\n", err);
 			suppressions__free(s);
 			return -EINVAL;
@@ -73,33 +89,91 @@ static int load_suppressions(const struct run_opts *o, struct suppressions **out
 	return 0;
 }
 
+/* The user's supplementary groups, as initgroups would set them. */
+static int user_groups(const char *name, gid_t gid, struct launch_opts *lo)
+{
+	int n = 64;
+
+	for (int tries = 0; tries < 4; tries++) {
+		gid_t *groups = realloc(lo->groups, (size_t)n * sizeof(*groups));
+
+		if (!groups)
+			return -ENOMEM;
+		lo->groups = groups;
+		if (getgrouplist(name, gid, groups, &n) >= 0) {
+			lo->ngroups = n;
+			return 0;
+		}
+	}
+	return -ERANGE;
+}
+
+static void free_user(struct launch_opts *lo)
+{
+	free(lo->groups);
+	free((char *)lo->name);
+	free((char *)lo->home);
+	free((char *)lo->shell);
+}
+
 /*
  * Who the program runs as: --user, or under sudo the user who invoked it, so the tests
- * run with that user's rights and the report files are theirs.
+ * run with that user's rights, groups and login environment, and the files they name are
+ * read and written with those rights. Through sudo, a user other than root can name only
+ * themselves: sudo gave the gate root's rights to trace, not to run as anyone.
  */
 static int program_user(const struct run_opts *o, struct launch_opts *lo)
 {
-	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+	const char *sudo_uid = getenv("SUDO_UID"), *sudo_gid = getenv("SUDO_GID");
+	struct passwd *pw = NULL;
 	uint64_t v;
+	int sudo = geteuid() == 0 && sudo_uid && !options_parse_u64(sudo_uid, &v, 0);
+	uid_t caller = sudo ? (uid_t)v : getuid();
 
 	if (o->user) {
-		struct passwd *pw = getpwnam(o->user);
-
+		pw = getpwnam(o->user);
 		if (!pw && !options_parse_u64(o->user, &v, 0))
 			pw = getpwuid((uid_t)v);
 		if (!pw) {
 			fprintf(stderr, "memleak-run: --user %s: no such user\n", o->user);
 			return -EINVAL;
 		}
+		if (caller != 0 && pw->pw_uid != caller) {
+			fprintf(stderr,
+				"memleak-run: --user %s: refused: the gate was started by user %u%s, "
+				"and runs programs as that user only\n",
+				o->user, (unsigned int)caller, sudo ? " through sudo" : "");
+			return -EPERM;
+		}
 		lo->uid = pw->pw_uid;
 		lo->gid = pw->pw_gid;
-		lo->drop_privileges = 1;
-	} else if (geteuid() == 0 && uid && gid && !options_parse_u64(uid, &v, 0)) {
-		lo->uid = (uid_t)v;
-		if (options_parse_u64(gid, &v, 0))
+	} else if (sudo) {
+		if (caller == 0)
 			return 0;
-		lo->gid = (gid_t)v;
-		lo->drop_privileges = lo->uid != 0;
+		lo->uid = caller;
+		pw = getpwuid(caller);
+		if (sudo_gid && !options_parse_u64(sudo_gid, &v, 0))
+			lo->gid = (gid_t)v;
+		else if (pw)
+			lo->gid = pw->pw_gid;
+		else {
+			fprintf(stderr, "memleak-run: SUDO_UID %s has no group (SUDO_GID)\n",
+				sudo_uid);
+			return -EINVAL;
+		}
+	} else {
+		return 0;
+	}
+	lo->drop_privileges = 1;
+	if (!pw)
+		return 0;	/* a user without a passwd entry: no groups, no login */
+	lo->name = strdup(pw->pw_name);
+	lo->home = strdup(pw->pw_dir);
+	lo->shell = strdup(pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh");
+	if (!lo->name || !lo->home || !lo->shell || user_groups(lo->name, lo->gid, lo)) {
+		fprintf(stderr, "memleak-run: cannot read the groups of user %u\n",
+			(unsigned int)lo->uid);
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -121,8 +195,26 @@ struct run_facts {
 	double duration_s;
 };
 
+/*
+ * Writes one report file as the program's user. A request refused (not a regular file, a
+ * link another user made, no right to write there) is a usage error: EXIT_USAGE.
+ */
+static int write_report(const char *option, const char *path, char *text, size_t len,
+			const struct launch_opts *lo, int *refused)
+{
+	int e = text ? as_user_write_file(lo, path, text, len) : -errno;
+
+	free(text);
+	if (!e)
+		return 0;
+	fprintf(stderr, "memleak-run: %s %s: cannot write: %s\n", option, path,
+		report_write_strerror(e));
+	*refused |= report_write_refused(e);
+	return e;
+}
+
 static int write_reports(const struct run_opts *o, const struct judgement *j,
-			 const struct launch_opts *lo, const struct run_facts *ro)
+			 const struct launch_opts *lo, const struct run_facts *ro, int *refused)
 {
 	struct summary_opts so = {
 		.max_frames = o->stack_frames,
@@ -130,6 +222,7 @@ static int write_reports(const struct run_opts *o, const struct judgement *j,
 		.max_leaked_allocs = o->max_leaked_allocs,
 		.show_kinds = o->show_kinds,
 	};
+	size_t len = 0;
 	int err = 0, e;
 
 	summary__print(stderr, j, &so);
@@ -143,14 +236,10 @@ static int write_reports(const struct run_opts *o, const struct judgement *j,
 			.duration_s = ro->duration_s,
 			.show_kinds = o->show_kinds,
 		};
+		char *xml = junit__render(j, &jo, &len);
 
-		e = junit__write(j, &jo, o->junit);
-		if (e) {
-			fprintf(stderr, "memleak-run: cannot write %s: %s\n", o->junit, strerror(-e));
-			err = e;
-		} else if (lo->drop_privileges) {
-			(void)!chown(o->junit, lo->uid, lo->gid);
-		}
+		e = write_report("--junit", o->junit, xml, len, lo, refused);
+		err = err ? err : e;
 	}
 	if (o->json) {
 		struct json_opts jso = {
@@ -161,24 +250,16 @@ static int write_reports(const struct run_opts *o, const struct judgement *j,
 			.max_leaked_allocs = o->max_leaked_allocs,
 			.duration_s = ro->duration_s,
 		};
+		char *text = json__render(j, &jso, &len);
 
-		e = json__write(j, &jso, o->json);
-		if (e) {
-			fprintf(stderr, "memleak-run: cannot write %s: %s\n", o->json, strerror(-e));
-			err = e;
-		} else if (lo->drop_privileges) {
-			(void)!chown(o->json, lo->uid, lo->gid);
-		}
+		e = write_report("--json", o->json, text, len, lo, refused);
+		err = err ? err : e;
 	}
 	if (o->gen_suppressions) {
-		e = gen_suppressions__write(j, o->gen_suppressions);
-		if (e) {
-			fprintf(stderr, "memleak-run: cannot write %s: %s\n", o->gen_suppressions,
-				strerror(-e));
-			err = e;
-		} else if (lo->drop_privileges) {
-			(void)!chown(o->gen_suppressions, lo->uid, lo->gid);
-		}
+		char *text = gen_suppressions__render(j, &len);
+
+		e = write_report("--gen-suppressions", o->gen_suppressions, text, len, lo, refused);
+		err = err ? err : e;
 	}
 	if (getenv("GITHUB_ACTIONS") && !strcmp(getenv("GITHUB_ACTIONS"), "true")) {
 		struct annotation_opts ao = {
@@ -206,18 +287,14 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
 	const struct proc_record *recs;
 	size_t nrecs;
-	int exit_code = EXIT_HARD_ERROR, err, status, program_failed;
+	int exit_code = EXIT_HARD_ERROR, err, status, program_failed, refused = 0;
 
 	run_opts__defaults(&opts);
 	err = run_opts__parse(&opts, argc, argv);
 	if (err)
 		return err > 0 ? EXIT_PASS : EXIT_USAGE;
 	/* Everything that can be wrong with the input is found before the program runs. */
-	if (load_suppressions(&opts, &supp)) {
-		exit_code = EXIT_USAGE;
-		goto cleanup;
-	}
-	if (program_user(&opts, &lo)) {
+	if (program_user(&opts, &lo) || load_suppressions(&opts, &lo, &supp)) {
 		exit_code = EXIT_USAGE;
 		goto cleanup;
 	}
@@ -281,10 +358,12 @@ int main(int argc, char **argv)
 	ro.exit_status = status;
 	ro.timed_out = gate__timed_out(g);
 	ro.duration_s = (double)(collect_now_ns() - started) / 1e9;
-	err = write_reports(&opts, j, &lo, &ro);
+	err = write_reports(&opts, j, &lo, &ro, &refused);
 
 	program_failed = wait_status_code(status) != 0;
-	if (gate__timed_out(g))
+	if (refused)
+		exit_code = EXIT_USAGE;	/* the verdict is printed; the request was wrong */
+	else if (gate__timed_out(g))
 		exit_code = EXIT_TIMEOUT;
 	else if (program_failed)
 		exit_code = wait_status_code(status);
@@ -306,6 +385,7 @@ cleanup:
 	gate__free(g);
 	suppressions__free(supp);
 	run_opts__free(&opts);
+	free_user(&lo);
 	free(preload);
 	return exit_code;
 }

@@ -51,7 +51,7 @@ static int readable_as(const char *library, const struct launch_opts *lo)
 	if (pid < 0)
 		return 0;
 	if (pid == 0) {
-		if (setgid(lo->gid) || setuid(lo->uid))
+		if (launch_become_user(lo))
 			_exit(1);
 		_exit(access(library, R_OK) ? 1 : 0);
 	}

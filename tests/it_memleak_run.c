@@ -968,26 +968,6 @@ START_TEST(test_signals_forwarded)
 }
 END_TEST
 
-START_TEST(test_sudo_user)
-{
-	struct run_result r, x;
-	char junit[512], cmd[1024];
-	struct stat st;
-
-	make_tmpdir();
-	snprintf(junit, sizeof(junit), "%s/user.xml", tmpdir);
-	snprintf(cmd, sizeof(cmd), "SUDO_UID=65534 SUDO_GID=65534 %s --junit %s -- sh -c 'id -u'",
-		 test_path("memleak-run"), junit);
-	ck_assert_int_eq(run_sh(&r, "%s", cmd), 0);
-	ck_assert_msg(!strcmp(r.out, "65534\n"), "ran as %s\n%s", r.out, r.err);
-	ck_assert_int_eq(stat(junit, &st), 0);
-	ck_assert_int_eq(st.st_uid, 65534);
-	run_result_free(&r);
-	(void)x;
-	remove_tmpdir();
-}
-END_TEST
-
 /*
  * Only the traced tree pays: a probe is a byte the kernel writes into the process's copy
  * of the code (an int3, or the call it makes of a probe site's nop). The traced process
@@ -1182,7 +1162,6 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_timeout_ends_the_tree);
 	tcase_add_test(tc, test_signals_forwarded);
-	tcase_add_test(tc, test_sudo_user);
 	tcase_add_test(tc, test_only_traced_tree_pays);
 	tcase_add_test(tc, test_exec_replaces_probes);
 	tcase_add_test(tc, test_inlined_functions_are_frames);
