@@ -27,6 +27,21 @@ struct sleeper {
 };
 
 /* The sleeper fixture, run in `dir` with exactly `envp`, once it runs. */
+/* Whether the process's environment can be read yet: not empty. */
+static int environ_set(pid_t pid)
+{
+	char path[64], c;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = (int)read(fd, &c, 1);
+	close(fd);
+	return n == 1;
+}
+
 static struct sleeper start_sleeper(const char *dir, char *const envp[])
 {
 	char *real = realpath(test_path(SLEEPER), NULL);
@@ -51,6 +66,9 @@ static struct sleeper start_sleeper(const char *dir, char *const envp[])
 	for (int i = 0; i < 500 && !test_runs(s.pid, real); i++)
 		usleep(10000);
 	ck_assert_msg(test_runs(s.pid, real), "%s did not start", real);
+	/* The new program's file is there before its environment: that comes after, from execve. */
+	for (int i = 0; i < 500 && !environ_set(s.pid); i++)
+		usleep(10000);
 	free(real);
 	return s;
 }
