@@ -716,13 +716,21 @@ START_TEST(test_every_call_counted)
 	for (size_t i = 0; i < json_object_array_length(sites); i++) {
 		struct json_object *site = json_object_array_get_idx(sites, i), *v;
 
-		/* The program's own sites: the ones the runtime's rules do not accept. */
-		if (!json_object_object_get_ex(site, "fails", &v) || !json_object_get_boolean(v))
-			continue;
+		uint64_t bytes, allocs, size;
+
+		/*
+		 * The program's own sites, by their blocks' sizes, whatever their kind: this
+		 * counts calls, and a stale copy of a pointer may keep a block reachable.
+		 */
 		ck_assert(json_object_object_get_ex(site, "bytes", &v));
-		own_bytes += (uint64_t)json_object_get_int64(v);
+		bytes = (uint64_t)json_object_get_int64(v);
 		ck_assert(json_object_object_get_ex(site, "allocations", &v));
-		own_allocs += (uint64_t)json_object_get_int64(v);
+		allocs = (uint64_t)json_object_get_int64(v);
+		size = allocs ? bytes / allocs : 0;
+		if (size != 3331 && size != 3332 && size != 3334)
+			continue;
+		own_bytes += bytes;
+		own_allocs += allocs;
 	}
 	ck_assert_msg(own_allocs == 1500 && own_bytes == 500 * (3331 + 3332 + 3334),
 		      "%s %s: %llu bytes in %llu blocks\n%s", fx, gate_counted_cases[_i].flags,

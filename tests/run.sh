@@ -10,6 +10,9 @@ set -u
 out=$1
 shift
 export MEMLEAK_OUTPUT="$out"
+# Check cuts a failure's message at 4 KiB and then reports only an early exit: the
+# messages here carry the tool's whole stderr.
+export CK_MAX_MSG_SIZE="${CK_MAX_MSG_SIZE:-65536}"
 
 passed=0
 failed=0
