@@ -433,6 +433,40 @@ struct block_kinds *block_kinds__new(struct reach_block *blocks, size_t n)
 	return k;
 }
 
+struct block_kinds *collect__kinds(struct tracer *t, pid_t pid, uint64_t not_before_ns,
+				   struct reach_hold *h, pid_t tid, uint64_t sp,
+				   struct reach_stats *stats, uint64_t *listed_ns)
+{
+	struct reach_block *blocks = NULL;
+	struct reach_hold *own = NULL;
+	struct block_kinds *k = NULL;
+	size_t n = 0;
+	int err;
+
+	err = collect__block_list(t, (uint32_t)pid, not_before_ns, &blocks, &n);
+	if (listed_ns)
+		*listed_ns = collect_now_ns();
+	if (!err && n && !h) {
+		own = h = reach_hold__new(pid);
+		if (!h)
+			err = -errno;
+	}
+	if (!err && n)
+		err = reach_hold__classify(h, tid, sp, blocks, n, stats);
+	reach_hold__free(own);
+	if (!err) {
+		k = block_kinds__new(blocks, n);
+		if (k)
+			blocks = NULL;
+		else
+			err = -ENOMEM;
+	}
+	free(blocks);
+	if (err)
+		errno = -err;
+	return k;
+}
+
 void block_kinds__free(struct block_kinds *k)
 {
 	if (!k)

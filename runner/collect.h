@@ -46,6 +46,16 @@ struct block_kinds {
 	uint64_t *indirect_allocs;
 };
 
+/*
+ * The kinds of the outstanding blocks of process pid (from not_before_ns on): listed from
+ * the tracer, then classified from its memory while it is held: by h, or by a hold of its
+ * own when h is NULL (none when nothing is outstanding). The stack of thread tid is read
+ * from sp (runner/reachability). *listed_ns, when given: when the listing ended. NULL
+ * with errno set on failure.
+ */
+struct block_kinds *collect__kinds(struct tracer *t, pid_t pid, uint64_t not_before_ns,
+				   struct reach_hold *h, pid_t tid, uint64_t sp,
+				   struct reach_stats *stats, uint64_t *listed_ns);
 /* Takes ownership of blocks, classified and sorted. NULL when memory ran out. */
 struct block_kinds *block_kinds__new(struct reach_block *blocks, size_t n);
 void block_kinds__free(struct block_kinds *k);

@@ -258,29 +258,19 @@ static void probe_new_program(struct gate *g, struct traced_proc *p)
  */
 static void scan_ending(struct gate *g, struct traced_proc *p, pid_t tid, uint64_t sp)
 {
-	uint64_t start = collect_now_ns(), listed;
-	struct reach_block *blocks = NULL;
+	uint64_t start = collect_now_ns(), listed = start;
 	struct reach_stats stats = { 0 };
-	size_t n = 0;
 	int err;
 
 	block_kinds__free(p->kinds);
 	p->kinds = NULL;
 	err = reach_wait_stopped(p->pid, 2000);
-	if (!err)
-		err = collect__block_list(g->tracer, (uint32_t)p->pid, p->image_start_ns, &blocks, &n);
-	listed = collect_now_ns();
-	/* Nothing outstanding: nothing to classify, no memory to read. */
-	if (!err && n)
-		err = reach_classify_process(p->pid, tid, sp, blocks, n, &stats);
 	if (!err) {
-		p->kinds = block_kinds__new(blocks, n);
-		if (p->kinds)
-			blocks = NULL;
-		else
-			err = -ENOMEM;
+		p->kinds = collect__kinds(g->tracer, p->pid, p->image_start_ns, NULL, tid, sp, &stats,
+					  &listed);
+		if (!p->kinds)
+			err = -errno;
 	}
-	free(blocks);
 	p->scan_ns = collect_now_ns() - start;
 	if (err) {
 		p->scan_error = err == -ETIMEDOUT ? "it did not stop to have its memory read"
@@ -291,9 +281,9 @@ static void scan_ending(struct gate *g, struct traced_proc *p, pid_t tid, uint64
 		fprintf(stderr, "memleak-run: %s[%d] held %.3f s at its end (blocks listed in %.3f s): "
 				"%zu blocks, %llu bytes of roots and %llu of blocks read, %llu threads "
 				"(%llu without registers)\n",
-			p->comm ? p->comm : "?", p->pid, p->scan_ns / 1e9, (listed - start) / 1e9, n,
-			(unsigned long long)stats.root_bytes, (unsigned long long)stats.block_bytes,
-			(unsigned long long)stats.threads,
+			p->comm ? p->comm : "?", p->pid, p->scan_ns / 1e9, (listed - start) / 1e9,
+			p->kinds->n, (unsigned long long)stats.root_bytes,
+			(unsigned long long)stats.block_bytes, (unsigned long long)stats.threads,
 			(unsigned long long)stats.threads_without_registers);
 	}
 	kill(p->pid, SIGCONT);

@@ -48,32 +48,16 @@ struct session {
 	struct block_kinds *kinds;	/* -c: its blocks' kinds, read in _exit or abort */
 };
 
-/*
- * The kinds of the outstanding blocks of a process held still (h), and how long that
- * took; NULL (said) when its memory cannot be read.
- */
+/* The kinds of the outstanding blocks of the process, held still by h; NULL (said) on failure. */
 static struct block_kinds *read_kinds(struct session *s, struct reach_hold *h, pid_t tid,
 				      uint64_t sp)
 {
-	struct reach_block *blocks = NULL;
-	struct block_kinds *k = NULL;
-	size_t n = 0;
-	int err;
+	struct block_kinds *k = collect__kinds(s->tracer, s->pid, s->image_start_ns, h, tid, sp,
+					       NULL, NULL);
 
-	err = collect__block_list(s->tracer, (uint32_t)s->pid, s->image_start_ns, &blocks, &n);
-	if (!err)
-		err = reach_hold__classify(h, tid, sp, blocks, n, NULL);
-	if (!err) {
-		k = block_kinds__new(blocks, n);
-		if (k)
-			blocks = NULL;
-		else
-			err = -ENOMEM;
-	}
-	free(blocks);
-	if (err)
+	if (!k)
 		fprintf(stderr, "memleak: cannot read the memory of pid %d: %s\n", s->pid,
-			strerror(-err));
+			strerror(errno));
 	return k;
 }
 

@@ -865,19 +865,6 @@ void reach_hold__free(struct reach_hold *h)
 	free(h);
 }
 
-int reach_classify_process(pid_t pid, pid_t tid, uint64_t sp, struct reach_block *blocks,
-			   size_t n, struct reach_stats *stats)
-{
-	struct reach_hold *h = reach_hold__new(pid);
-	int err;
-
-	if (!h)
-		return -errno;
-	err = reach_hold__classify(h, tid, sp, blocks, n, stats);
-	reach_hold__free(h);
-	return err;
-}
-
 /* A thread's state letter, from /proc/PID/task/TID/stat. */
 static char thread_state(pid_t pid, const char *tid)
 {

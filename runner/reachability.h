@@ -55,16 +55,6 @@ int reach_classify(struct reach_block *blocks, size_t n, const struct reach_root
 		   const struct reach_memory *mem, struct reach_stats *stats);
 
 /*
- * The same for process `pid`, which the caller has stopped: its threads are stopped and
- * their registers read (ptrace) while it looks, and are left stopped as they were. The
- * stack of thread `tid` (0: none) is read from `sp` rather than from its stack pointer:
- * where its caller's frame starts, when what is below belongs to exit(). 0, or -errno:
- * the process could not be read at all.
- */
-int reach_classify_process(pid_t pid, pid_t tid, uint64_t sp, struct reach_block *blocks,
-			   size_t n, struct reach_stats *stats);
-
-/*
  * A process held still: each of its threads stopped with ptrace (a running process is
  * interrupted, a stopped one stays stopped) and its registers read, until the hold is
  * freed. NULL with errno set when the process cannot be held at all; a thread that
@@ -73,7 +63,11 @@ int reach_classify_process(pid_t pid, pid_t tid, uint64_t sp, struct reach_block
 struct reach_hold;
 
 struct reach_hold *reach_hold__new(pid_t pid);
-/* reach_classify_process's classification, of a held process. */
+/*
+ * reach_classify for the held process. The stack of thread `tid` (0: none) is read from
+ * `sp` rather than from its stack pointer: where its caller's frame starts, when what is
+ * below belongs to exit(). 0, or -errno: the process could not be read at all.
+ */
 int reach_hold__classify(struct reach_hold *h, pid_t tid, uint64_t sp, struct reach_block *blocks,
 			 size_t n, struct reach_stats *stats);
 /* Lets the threads go on (or stay in the group stop they were in). */

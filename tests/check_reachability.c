@@ -284,6 +284,7 @@ START_TEST(test_stopped_process)
 	uint64_t addrs[4];
 	struct reach_block b[4];
 	struct reach_stats st = { 0 };
+	struct reach_hold *h;
 	int pfd[2], status;
 	pid_t pid;
 
@@ -307,7 +308,10 @@ START_TEST(test_stopped_process)
 	b[1] = (struct reach_block){ .addr = addrs[1], .size = 48 };
 	b[2] = (struct reach_block){ .addr = addrs[2], .size = 32 };
 	b[3] = (struct reach_block){ .addr = addrs[3], .size = 40 };
-	ck_assert_int_eq(reach_classify_process(pid, 0, 0, b, 4, &st), 0);
+	h = reach_hold__new(pid);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_int_eq(reach_hold__classify(h, 0, 0, b, 4, &st), 0);
+	reach_hold__free(h);
 	for (size_t i = 0; i < 4; i++) {
 		enum leak_kind want = b[i].addr == addrs[2] ? LEAK_DEFINITE :
 				      b[i].addr == addrs[3] ? LEAK_INDIRECT : LEAK_REACHABLE;
