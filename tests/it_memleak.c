@@ -485,6 +485,59 @@ static int maps_have(pid_t pid, const char *name)
 	return found;
 }
 
+/*
+ * Starts a fixture whose standard input is the returned pipe's write end (*in), and its
+ * standard output *back's read end when back is given; returns once its C library is
+ * mapped, where malloc is, so that attaching to it finds the allocator.
+ */
+static pid_t start_fixture(char *const argv[], int *in, int *back)
+{
+	int pin[2], pout[2] = { -1, -1 };
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pin), 0);
+	if (back)
+		ck_assert_int_eq(pipe(pout), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(pin[0], 0);
+		close(pin[1]);
+		if (back) {
+			dup2(pout[1], 1);
+			close(pout[0]);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pin[0]);
+	*in = pin[1];
+	if (back) {
+		close(pout[1]);
+		*back = pout[0];
+	}
+	for (int tries = 0; tries < 500 && !maps_have(pid, "libc.so"); tries++)
+		usleep(10000);
+	return pid;
+}
+
+/* Starts memleak with argv (argv[0] ignored), writing to fd; `keep`: a descriptor it must not hold. */
+static pid_t start_memleak(char *argv[], int fd, int keep)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(keep);
+		argv[0] = (char *)memleak();
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* The final report of -c says each stack's kind, from the command's memory at its end. */
 START_TEST(test_final_report_has_kinds)
 {
@@ -512,107 +565,60 @@ END_TEST
 START_TEST(test_unreachable_in_running_process)
 {
 	char out_path[] = "/tmp/it_memleak_unreachable.XXXXXX", pid_arg[16], buf[64], *out = NULL;
-	int in[2], back[2], fd, status;
+	char *fixture[] = { (char *)test_path("tests/fixtures/kinds"), "wait", NULL };
+	char *tool[] = { "memleak", "-p", pid_arg, "--unreachable", "3", "1", NULL };
+	int in, back, fd, status;
 	pid_t pid, tracer;
-	FILE *f;
-	long len;
 
-	ck_assert_int_eq(pipe(in), 0);
-	ck_assert_int_eq(pipe(back), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(back[1], 1);
-		close(in[1]);
-		close(back[0]);
-		execl(test_path("tests/fixtures/kinds"), "kinds", "wait", (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(back[1]);
-	for (int tries = 0; tries < 500 && !maps_have(pid, "libc.so"); tries++)
-		usleep(10000);
+	pid = start_fixture(fixture, &in, &back);
 	fd = mkstemp(out_path);
 	ck_assert_int_ge(fd, 0);
 	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)pid);
-	tracer = fork();
-	ck_assert_int_ge(tracer, 0);
-	if (tracer == 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		close(in[1]);
-		execl(memleak(), "memleak", "-p", pid_arg, "--unreachable", "3", "1", (char *)NULL);
-		_exit(127);
-	}
+	tracer = start_memleak(tool, fd, in);
+	close(fd);
 	/* Once attached, the program allocates; memleak reports after its interval and ends. */
-	for (int tries = 0; tries < 500; tries++) {
-		struct run_result r;
-
-		run_sh(&r, "grep -c Attaching %s", out_path);
-		tries = atoi(r.out) > 0 ? 1000 : tries;
-		run_result_free(&r);
+	for (int i = 0; i < 500 && (!out || !strstr(out, "Attaching to pid")); i++) {
+		free(out);
+		out = file_text(out_path);
 		usleep(10000);
 	}
-	ck_assert_int_eq(write(in[1], "go\n", 3), 3);
-	ck_assert_int_gt(read(back[0], buf, sizeof(buf)), 0);
+	ck_assert_int_eq(write(in, "go\n", 3), 3);
+	ck_assert_int_gt(read(back, buf, sizeof(buf)), 0);
 	ck_assert_int_eq(waitpid(tracer, &status, 0), tracer);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "memleak: status %d", status);
 	/* The program was only held: it goes on and ends by itself. */
-	ck_assert_int_eq(write(in[1], "end\n", 4), 4);
+	ck_assert_int_eq(write(in, "end\n", 4), 4);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	f = fdopen(fd, "r");
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	out = calloc(1, (size_t)len + 1);
-	ck_assert_int_eq(fread(out, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
+	free(out);
+	out = file_text(out_path);
 	unlink(out_path);
 	ck_assert_msg(strstr(out, "Only blocks nothing points to; pid ") && strstr(out, " was held ") &&
 		      strstr(out, "1005 bytes in 1 allocations from stack, definitely lost") &&
 		      strstr(out, "3018 bytes in 3 allocations from stack, indirectly lost") &&
 		      !strstr(out, "1001 bytes"), "%s", out);
 	free(out);
-	close(in[1]);
-	close(back[0]);
+	close(in);
+	close(back);
 }
 END_TEST
 
 START_TEST(test_attach_to_running_process)
 {
 	char out_path[] = "/tmp/it_memleak_attach.XXXXXX", pid_arg[16], *out = NULL;
-	int in[2], fd, status;
+	char *fixture[] = { (char *)test_path("tests/fixtures/sleeper"), NULL };
+	char *tool[] = { "memleak", "-T", "50", "-p", pid_arg, NULL };
+	int in, fd, status;
 	pid_t pid, tracer;
 	struct report rep;
 	uint64_t b, a;
 
-	ck_assert_int_eq(pipe(in), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		dup2(in[0], 0);
-		close(in[1]);
-		execl(test_path("tests/fixtures/sleeper"), "sleeper", (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
 	/* Attached only once the program runs: its C library mapped, where malloc is. */
-	for (int tries = 0; tries < 500 && !maps_have(pid, "libc.so"); tries++)
-		usleep(10000);
+	pid = start_fixture(fixture, &in, NULL);
 	fd = mkstemp(out_path);
 	ck_assert_int_ge(fd, 0);
 	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)pid);
-	tracer = fork();
-	ck_assert_int_ge(tracer, 0);
-	if (tracer == 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		close(in[1]);
-		execl(memleak(), "memleak", "-T", "50", "-p", pid_arg, (char *)NULL);
-		_exit(127);
-	}
+	tracer = start_memleak(tool, fd, in);
 	close(fd);
 	/* The sleeper allocates once released: only after memleak says it is attached. */
 	for (int i = 0; i < 3000; i++) {
@@ -623,8 +629,8 @@ START_TEST(test_attach_to_running_process)
 		usleep(10000);
 	}
 	ck_assert_msg(strstr(out, "Attaching to pid"), "%s", out);
-	ck_assert_int_eq(write(in[1], "xy", 2), 2);
-	close(in[1]);
+	ck_assert_int_eq(write(in, "xy", 2), 2);
+	close(in);
 	waitpid(pid, NULL, 0);
 	/* memleak reports and exits once its process has. */
 	ck_assert_int_eq(waitpid(tracer, &status, 0), tracer);
