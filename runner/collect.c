@@ -23,7 +23,6 @@ struct site_table {
 	struct leak_site *sites;
 	uint64_t *hashes;	/* stack hash of each site */
 	uint32_t *tgids;	/* process of each site: the same stack in two processes is two sites */
-	uint8_t *kinds;		/* and two kinds of block from one stack are two sites */
 	size_t n, cap;
 	size_t *index;	/* slot -> site number + 1, 0 when empty */
 	size_t slots;
@@ -43,7 +42,7 @@ static int table_grow_index(struct site_table *st)
 	if (!index)
 		return -ENOMEM;
 	for (size_t i = 0; i < st->n; i++) {
-		size_t s = slot_of(st->hashes[i], st->tgids[i], st->kinds[i], slots);
+		size_t s = slot_of(st->hashes[i], st->tgids[i], (uint8_t)st->sites[i].kind, slots);
 
 		while (index[s])
 			s = (s + 1) & (slots - 1);
@@ -64,7 +63,9 @@ static struct leak_site *table_get(struct site_table *st, uint64_t hash, uint32_
 		return NULL;
 	s = slot_of(hash, tgid, (uint8_t)kind, st->slots);
 	while ((i = st->index[s])) {
-		if (st->hashes[i - 1] == hash && st->tgids[i - 1] == tgid && st->kinds[i - 1] == kind)
+		/* Two kinds of block from one stack are two sites. */
+		if (st->hashes[i - 1] == hash && st->tgids[i - 1] == tgid &&
+		    st->sites[i - 1].kind == kind)
 			return &st->sites[i - 1];
 		s = (s + 1) & (st->slots - 1);
 	}
@@ -73,7 +74,6 @@ static struct leak_site *table_get(struct site_table *st, uint64_t hash, uint32_
 		struct leak_site *sites = realloc(st->sites, cap * sizeof(*sites));
 		uint64_t *hashes;
 		uint32_t *tgids;
-		uint8_t *kinds;
 
 		if (!sites)
 			return NULL;
@@ -86,17 +86,12 @@ static struct leak_site *table_get(struct site_table *st, uint64_t hash, uint32_
 		if (!tgids)
 			return NULL;
 		st->tgids = tgids;
-		kinds = realloc(st->kinds, cap);
-		if (!kinds)
-			return NULL;
-		st->kinds = kinds;
 		st->cap = cap;
 	}
 	memset(&st->sites[st->n], 0, sizeof(st->sites[0]));
 	st->sites[st->n].kind = kind;
 	st->hashes[st->n] = hash;
 	st->tgids[st->n] = tgid;
-	st->kinds[st->n] = (uint8_t)kind;
 	st->index[s] = ++st->n;
 	return &st->sites[st->n - 1];
 }
@@ -205,7 +200,6 @@ static void table_free(struct site_table *st)
 	free(st->index);
 	free(st->hashes);
 	free(st->tgids);
-	free(st->kinds);
 	for (size_t i = 0; st->sites && i < st->n; i++) {
 		free(st->sites[i].frames);
 		free(st->sites[i].blocks);
@@ -286,7 +280,6 @@ static int merge_same_frames(struct site_table *st)
 		st->sites[kept] = st->sites[i];
 		st->hashes[kept] = st->hashes[i];
 		st->tgids[kept] = st->tgids[i];
-		st->kinds[kept] = st->kinds[i];
 		kept++;
 	}
 	st->n = kept;
